@@ -120,6 +120,18 @@ public:
   // A new secret of `size` bytes from libsodium's CSPRNG, written straight into protected memory.
   Secret create_random(std::size_t size) const;
 
+  // A new secret of `size` bytes written in place by fill(std::span<std::byte>), called once with
+  // writable protected memory (zero-filled), so derived values (an encoding, a trimmed copy, a line
+  // read from a terminal) never pass through ordinary memory. If fill throws, the memory is wiped
+  // and the exception propagates. (An addition to SPEC section 2: the CLI needs it.)
+  template <class F> Secret create_with(std::size_t size, F&& fill) const
+  {
+    using Fill = std::remove_reference_t<F>;
+    return create_filled(
+        size, [](void* context, std::span<std::byte> out) { (*static_cast<Fill*>(context))(out); },
+        const_cast<void*>(static_cast<const void*>(&fill)));
+  }
+
   // Reads `fd` to end of file straight into protected memory (no heap or stack copy). Throws
   // Error(Errc::too_large) if more than `max_size` bytes are readable, Error(Errc::io) on a read
   // error. Retries EINTR and waits (poll) on a non-blocking fd.
@@ -129,11 +141,13 @@ public:
   [[nodiscard]] Options options() const noexcept;
 
 private:
+  Secret create_filled(std::size_t size, void (*fill)(void*, std::span<std::byte>), void* context) const;
   std::shared_ptr<const detail::Strategies> m_strategies;
 };
 
 // Makes the process non-dumpable (PR_SET_DUMPABLE 0: no core file, no ptrace or /proc/PID/mem for
-// other processes of the same user), sets RLIMIT_CORE to 0, and installs handlers that wipe every
+// other processes of the same user), sets the soft RLIMIT_CORE to 0 (the hard limit is kept, so
+// programs it executes can restore theirs), and installs handlers that wipe every
 // live secret on a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS, SIGTRAP) where
 // the disposition is still the default. Throws Error(Errc::io) if the kernel refuses.
 void harden_process();

@@ -1,12 +1,19 @@
 #include "cli/cli.hpp"
 
+#include "cli/run_command.hpp"
+#include "run/error.hpp"
+#include "run/run.hpp"
+
 #include <smem/smem.hpp>
 
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 #include <sodium.h>
 
+#include <algorithm>
+#include <csignal>
 #include <exception>
+#include <sys/resource.h>
 
 namespace smem::cli {
 namespace {
@@ -50,37 +57,86 @@ void print_version()
              name(o.backend), name(o.guard));
 }
 
+// What smem found at start, before hardening changed it, to give back to the command.
+run::InheritedState capture_inherited_state()
+{
+  run::InheritedState state;
+  ::sigprocmask(SIG_SETMASK, nullptr, &state.mask);
+  struct sigaction pipe_action {};
+  ::sigaction(SIGPIPE, nullptr, &pipe_action);
+  state.sigpipe_ignored = pipe_action.sa_handler == SIG_IGN;
+  ::getrlimit(RLIMIT_CORE, &state.core);
+  return state;
+}
+
+int error(const std::string& message, int status = k_exit_failure)
+{
+  fmt::print(stderr, "smem: error: {}\n", message);
+  return status;
+}
+
+int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::Outcome& outcome)
+{
+  CLI::App app("smem holds secrets in protected memory and hands them to a child process.", "smem");
+  bool version = false;
+  app.add_flag("--version", version, "Print smem's and libsodium's versions and the protection in use");
+  RunArgs run_args;
+  CLI::App* run = add_run_command(app, run_args);
+  // The command after `--` is the command's own business: split it off before CLI11 parses.
+  std::vector<std::string> words(argv + 1, argv + argc);
+  std::vector<std::string> command;
+  if (const auto run_at = std::find(words.begin(), words.end(), "run"); run_at != words.end()) {
+    if (const auto dashes = std::find(run_at, words.end(), "--"); dashes != words.end()) {
+      command.assign(dashes + 1, words.end());
+      words.erase(dashes, words.end());
+    }
+  }
+  std::reverse(words.begin(), words.end()); // CLI11 takes a reversed vector
+  try {
+    app.parse(words);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return error(std::string(e.what()) + " (see smem --help)");
+  }
+  if (version) {
+    print_version();
+    return 0;
+  }
+  if (run->parsed()) {
+    const run::RunOptions options = to_run_options(run_args, std::move(command));
+    outcome = run::run(options, inherited);
+    return outcome.status;
+  }
+  fmt::print("{}", app.help());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
+  run::Outcome outcome;
+  int status = 0;
   try {
+    const run::InheritedState inherited = capture_inherited_state();
     harden_process();
-    CLI::App app("smem holds secrets in protected memory and hands them to a child process.", "smem");
-    app.set_version_flag("--version", [] {
-      print_version();
-      return std::string();
-    });
-    app.require_subcommand(0, 1);
-    try {
-      app.parse(argc, argv);
-    } catch (const CLI::Success& e) {
-      return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-      fmt::print(stderr, "smem: error: {}\n", e.what());
-      return k_exit_failure;
-    }
-    if (app.get_subcommands().empty()) {
-      fmt::print("{}", app.help());
-    }
-    return 0;
+    std::signal(SIGPIPE, SIG_IGN); // a reader that quits is an EPIPE to handle, not our death
+    status = dispatch(argc, argv, inherited, outcome);
+  } catch (const run::RunError& e) {
+    return error(e.what(), e.status());
   } catch (const Error& e) {
-    fmt::print(stderr, "smem: error: {}\n", e.what());
-    return k_exit_failure;
+    return error(e.what());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "smem: error: {}\n", e.what());
-    return k_exit_failure;
+    return error(e.what());
   }
+  // Every secret is wiped by now; end the way the command ended.
+  if (outcome.signal != 0) {
+    run::finish(outcome);
+  }
+  return status;
 }
 
 } // namespace smem::cli

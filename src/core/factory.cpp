@@ -125,6 +125,14 @@ Secret SecretFactory::create_random(std::size_t size) const
   return Secret(std::make_shared<detail::SecretCore>(m_strategies, pending));
 }
 
+Secret SecretFactory::create_filled(std::size_t size, void (*fill)(void*, std::span<std::byte>),
+                                    void* context) const
+{
+  detail::PendingAllocation pending(*m_strategies, size);
+  fill(context, pending.bytes());
+  return Secret(std::make_shared<detail::SecretCore>(m_strategies, pending));
+}
+
 Secret SecretFactory::read_from(int fd, std::size_t max_size) const
 {
   if (fd < 0) {

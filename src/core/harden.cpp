@@ -16,8 +16,12 @@ void harden_process()
     const int error = errno;
     throw Error(Errc::io, std::string("cannot make the process non-dumpable: ") + std::strerror(error));
   }
-  const rlimit no_core{0, 0};
-  if (::setrlimit(RLIMIT_CORE, &no_core) != 0) {
+  // Only the soft limit: the hard one stays, so a program this process executes may get its own
+  // core limit back (smem run restores it for the child). Non-dumpable already stops core files.
+  rlimit core{};
+  ::getrlimit(RLIMIT_CORE, &core);
+  core.rlim_cur = 0;
+  if (::setrlimit(RLIMIT_CORE, &core) != 0) {
     const int error = errno;
     throw Error(Errc::io, std::string("cannot disable core dumps: ") + std::strerror(error));
   }

@@ -1,0 +1,30 @@
+// Where the masker plugs in: the supervisor passes each of the child's output streams through a
+// StreamFilter before writing it to smem's own stdout or stderr.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace smem::run {
+
+class StreamFilter {
+public:
+  virtual ~StreamFilter() = default;
+  // Bytes the child wrote; appends what may be shown now to `out` (may hold some back).
+  virtual void feed(std::span<const std::byte> in, std::vector<std::byte>& out) = 0;
+  // End of stream or a quiet period: appends everything held back.
+  virtual void flush(std::vector<std::byte>& out) = 0;
+};
+
+// Until the masker exists: shows every byte as it comes.
+class PassThrough final : public StreamFilter {
+public:
+  void feed(std::span<const std::byte> in, std::vector<std::byte>& out) override
+  {
+    out.insert(out.end(), in.begin(), in.end());
+  }
+  void flush(std::vector<std::byte>&) override {}
+};
+
+} // namespace smem::run

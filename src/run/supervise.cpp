@@ -1,0 +1,251 @@
+#include "run/supervise.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace smem::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A second SIGINT/SIGTERM this soon after the first escalates to SIGKILL.
+constexpr auto k_escalation_window = std::chrono::seconds(2);
+// --timeout: SIGTERM first, SIGKILL this long after.
+constexpr auto k_kill_grace = std::chrono::seconds(5);
+constexpr std::size_t k_chunk = 64 * 1024;
+
+void close_fd(int& fd) noexcept
+{
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+// Writes all of `bytes` to smem's own stream; false if that stream is gone (EPIPE and the like).
+bool write_all(int fd, std::span<const std::byte> bytes) noexcept
+{
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      pollfd p{fd, POLLOUT, 0}; // someone made our stream non-blocking: wait, do not spin
+      ::poll(&p, 1, -1);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+class Loop {
+public:
+  explicit Loop(SuperviseSpec spec) : m_spec(std::move(spec)), m_buffer(k_chunk)
+  {
+    if (m_spec.timeout) {
+      m_term_at = Clock::now() + *m_spec.timeout;
+    }
+  }
+
+  ~Loop()
+  {
+    for (PipeWriter& w : m_spec.writers) {
+      close_fd(w.fd);
+    }
+    for (Relay& r : m_spec.relays) {
+      close_fd(r.from);
+    }
+  }
+
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  int run()
+  {
+    std::vector<pollfd> fds;
+    while (!m_exited || std::any_of(m_spec.relays.begin(), m_spec.relays.end(),
+                                    [](const Relay& r) { return r.from >= 0; })) {
+      fds.clear();
+      fds.push_back({m_spec.signal_fd, POLLIN, 0});
+      for (const PipeWriter& w : m_spec.writers) {
+        fds.push_back({w.fd, static_cast<short>(w.fd >= 0 ? POLLOUT : 0), 0});
+      }
+      for (const Relay& r : m_spec.relays) {
+        fds.push_back({r.from, static_cast<short>(r.from >= 0 ? POLLIN : 0), 0});
+      }
+      if (::poll(fds.data(), fds.size(), poll_timeout()) < 0 && errno != EINTR) {
+        break; // cannot happen with valid descriptors; do not spin
+      }
+      check_deadlines();
+      if ((fds[0].revents & POLLIN) != 0) {
+        read_signals();
+      }
+      for (std::size_t i = 0; i < m_spec.writers.size(); ++i) {
+        if (fds[1 + i].revents != 0) {
+          pump(m_spec.writers[i]);
+        }
+      }
+      for (std::size_t i = 0; i < m_spec.relays.size(); ++i) {
+        if (fds[1 + m_spec.writers.size() + i].revents != 0) {
+          relay(m_spec.relays[i]);
+        }
+      }
+    }
+    return m_status;
+  }
+
+private:
+  int poll_timeout() const
+  {
+    const auto next = m_kill_at ? m_kill_at : m_term_at;
+    if (!next) {
+      return -1;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+    return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+  }
+
+  void check_deadlines()
+  {
+    const auto now = Clock::now();
+    if (m_term_at && now >= *m_term_at && !m_exited) {
+      ::kill(m_spec.child, SIGTERM);
+      m_term_at.reset();
+      m_kill_at = now + k_kill_grace;
+    }
+    if (m_kill_at && now >= *m_kill_at) {
+      if (!m_exited) {
+        ::kill(m_spec.child, SIGKILL);
+      }
+      m_kill_at.reset();
+    }
+  }
+
+  void read_signals()
+  {
+    signalfd_siginfo info{};
+    while (::read(m_spec.signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      if (info.ssi_signo == SIGCHLD) {
+        reap();
+      } else if (!m_exited) {
+        forward(info);
+      }
+    }
+  }
+
+  void reap()
+  {
+    int status = 0;
+    pid_t pid = 0;
+    while ((pid = ::waitpid(m_spec.child, &status, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (pid == m_spec.child) {
+      m_exited = true;
+      m_status = status;
+      m_kill_at.reset();
+      m_term_at.reset();
+      // Nobody will read what is left of the deliveries.
+      for (PipeWriter& w : m_spec.writers) {
+        close_fd(w.fd);
+      }
+    }
+  }
+
+  void forward(const signalfd_siginfo& info)
+  {
+    const int sig = static_cast<int>(info.ssi_signo);
+    // A terminal sends SIGINT/SIGQUIT/SIGWINCH/SIGHUP to the whole foreground process group: the
+    // child, in smem's group, already has it. Only signals sent to smem alone are passed on.
+    const bool from_terminal = info.ssi_code == SI_KERNEL && ::getpgid(m_spec.child) == ::getpgrp();
+    if (!from_terminal) {
+      ::kill(m_spec.child, sig);
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      const auto now = Clock::now();
+      if (m_last_interrupt && now - *m_last_interrupt < k_escalation_window) {
+        ::kill(m_spec.child, SIGKILL);
+      }
+      m_last_interrupt = now;
+    }
+  }
+
+  static void pump(PipeWriter& w)
+  {
+    bool done = false;
+    w.secret->with_bytes([&](std::span<const std::byte> s) {
+      while (w.offset < s.size()) {
+        const ssize_t n = ::write(w.fd, s.data() + w.offset, std::min(s.size() - w.offset, k_chunk));
+        if (n > 0) {
+          w.offset += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          return;
+        } else {
+          done = true; // EPIPE: the child closed it early, which is its right
+          return;
+        }
+      }
+      done = true;
+    });
+    if (done) {
+      close_fd(w.fd);
+    }
+  }
+
+  void relay(Relay& r)
+  {
+    const ssize_t n = ::read(r.from, m_buffer.data(), m_buffer.size());
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      return;
+    }
+    m_out.clear();
+    if (n > 0) {
+      r.filter->feed(std::span(m_buffer.data(), static_cast<std::size_t>(n)), m_out);
+    } else {
+      r.filter->flush(m_out);
+    }
+    const bool delivered = write_all(r.to, m_out);
+    if (n <= 0 || !delivered) {
+      // End of the child's stream, or our reader is gone: closing passes EPIPE on to the child.
+      close_fd(r.from);
+    }
+  }
+
+  SuperviseSpec m_spec;
+  std::vector<std::byte> m_buffer;
+  std::vector<std::byte> m_out;
+  bool m_exited = false;
+  int m_status = 0;
+  std::optional<Clock::time_point> m_term_at;
+  std::optional<Clock::time_point> m_kill_at;
+  std::optional<Clock::time_point> m_last_interrupt;
+};
+
+} // namespace
+
+sigset_t supervised_signals()
+{
+  sigset_t set;
+  sigemptyset(&set);
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) {
+    sigaddset(&set, sig);
+  }
+  return set;
+}
+
+int supervise(SuperviseSpec spec)
+{
+  Loop loop(std::move(spec));
+  return loop.run();
+}
+
+} // namespace smem::run

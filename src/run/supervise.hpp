@@ -1,0 +1,45 @@
+// The supervised path: one poll loop that feeds the deliveries, relays the child's output through
+// filters, forwards signals and collects the child's exit, so a child that never reads, reads
+// part, or closes early never makes smem hang.
+#pragma once
+
+#include "run/output.hpp"
+
+#include <smem/smem.hpp>
+
+#include <chrono>
+#include <optional>
+#include <sys/types.h>
+#include <vector>
+
+namespace smem::run {
+
+// One delivery pipe smem still has to fill: `fd` is its non-blocking write end (owned).
+struct PipeWriter {
+  int fd = -1;
+  const Secret* secret = nullptr;
+  std::size_t offset = 0;
+};
+
+// One child output stream: `from` is the read end of the child's pipe (owned), `to` smem's fd.
+struct Relay {
+  int from = -1;
+  int to = -1;
+  StreamFilter* filter = nullptr;
+};
+
+struct SuperviseSpec {
+  pid_t child = -1;
+  int signal_fd = -1; // signalfd for the forwarded signals and SIGCHLD (blocked by the caller)
+  std::vector<PipeWriter> writers;
+  std::vector<Relay> relays;
+  std::optional<std::chrono::milliseconds> timeout;
+};
+
+// The signals smem forwards to the child (SPEC 1.1), plus SIGCHLD for the loop.
+sigset_t supervised_signals();
+
+// Runs the loop until the child has exited and its output is drained; returns its wait status.
+int supervise(SuperviseSpec spec);
+
+} // namespace smem::run
