@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "cli/doctor.hpp"
 #include "cli/run_command.hpp"
 #include "run/error.hpp"
 #include "run/run.hpp"
@@ -82,6 +83,8 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
   app.add_flag("--version", version, "Print smem's and libsodium's versions and the protection in use");
   RunArgs run_args;
   CLI::App* run = add_run_command(app, run_args);
+  DoctorArgs doctor_args;
+  CLI::App* doctor = add_doctor_command(app, doctor_args);
   // The command after `--` is the command's own business: split it off before CLI11 parses.
   std::vector<std::string> words(argv + 1, argv + argc);
   std::vector<std::string> command;
@@ -109,6 +112,9 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
     const run::RunOptions options = to_run_options(run_args, std::move(command));
     outcome = run::run(options, inherited);
     return outcome.status;
+  }
+  if (doctor->parsed()) {
+    return run_doctor(doctor_args, inherited.core);
   }
   fmt::print("{}", app.help());
   return 0;
