@@ -48,7 +48,7 @@ class Secret;
 
 // Sequential reads of a secret's bytes into caller buffers. Each read() is one short access, so a
 // Reader never keeps the secret open between calls; it stays valid after its Secret is destroyed
-// (reads then throw Errc::closed).
+// (reads then throw Errc::closed). A Reader is one cursor: use each from one thread at a time.
 class Reader {
 public:
   // Copies the next min(out.size(), remaining) bytes into `out`; returns how many, 0 at the end.
@@ -86,7 +86,8 @@ public:
 
   // Waits for in-flight accesses, checks the canary, wipes and frees. Idempotent; concurrent
   // callers all return once the memory is wiped. From inside a callback on this secret it throws
-  // Error(Errc::would_deadlock). The secret counts as closed even if freeing fails.
+  // Error(Errc::would_deadlock), and never throws otherwise: the secret counts as closed even if
+  // the kernel refuses to unprotect or unmap its pages.
   void close();
 
   // True once close() has begun (or after a fork, in the child).

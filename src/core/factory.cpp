@@ -114,7 +114,9 @@ Secret SecretFactory::create(std::span<std::byte> bytes) const
     ~WipeSource() { sodium_memzero(bytes.data(), bytes.size()); }
   } wipe_source{bytes};
   detail::PendingAllocation pending(*m_strategies, bytes.size());
-  std::memcpy(pending.bytes().data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) { // an empty span may have a null data(), which memcpy must not see
+    std::memcpy(pending.bytes().data(), bytes.data(), bytes.size());
+  }
   return Secret(std::make_shared<detail::SecretCore>(m_strategies, pending));
 }
 
