@@ -83,7 +83,8 @@ public:
     ::tcsetattr(m_tty, TCSAFLUSH, &quiet);
   }
 
-  void restore_terminal() noexcept { ::tcsetattr(m_tty, TCSAFLUSH, &m_saved); }
+  // TCSADRAIN, not TCSAFLUSH: input typed after the secret's line belongs to the command.
+  void restore_terminal() noexcept { ::tcsetattr(m_tty, TCSADRAIN, &m_saved); }
 
   // Waits until the terminal has a line or a signal arrives; returns the signal, or 0 for input.
   int wait()
@@ -144,8 +145,10 @@ Secret prompt_secret(const SecretFactory& factory, const std::string& name, cons
   ssize_t got = -1;
   std::optional<Secret> line;
   for (;;) {
-    write_all(session.tty(), shown);
+    // Echo off before the prompt shows: whatever is typed once it is visible must not echo (and
+    // TCSAFLUSH must not discard it).
     session.echo_off();
+    write_all(session.tty(), shown);
     const int sig = session.wait();
     if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
       session.suspend(sig);

@@ -311,6 +311,14 @@ void validate(const RunOptions& o)
       ++stdin_readers;
     }
   }
+  std::set<std::string> env_sources;
+  for (const SecretSpec& s : o.secrets) {
+    if (s.kind == SourceKind::env && !env_sources.insert(s.argument).second) {
+      throw RunError("env:" + s.argument +
+                     " is read by two secrets, but it is removed once read; read it once " +
+                     "and deliver that secret several times");
+    }
+  }
   if (stdin_readers > 1) {
     throw RunError("standard input can be read by one secret only");
   }

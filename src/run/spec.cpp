@@ -30,7 +30,7 @@ std::optional<std::uint64_t> parse_uint(std::string_view s)
 
 std::string quoted(std::string_view s)
 {
-  std::string q(1, '\'');  // built piecewise: g++ 12 -O2 warns falsely on "'" + std::string(s)
+  std::string q(1, '\''); // built piecewise: g++ 12 -O2 warns falsely on "'" + std::string(s)
   q += s;
   q += '\'';
   return q;
