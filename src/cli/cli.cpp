@@ -85,6 +85,7 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
   CLI::App* run = add_run_command(app, run_args);
   DoctorArgs doctor_args;
   CLI::App* doctor = add_doctor_command(app, doctor_args);
+  app.add_subcommand("help", "Show the help of a command: smem help run");
   // The command after `--` is the command's own business: split it off before CLI11 parses.
   std::vector<std::string> words(argv + 1, argv + argc);
   std::vector<std::string> command;
@@ -93,6 +94,17 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
       command.assign(dashes + 1, words.end());
       words.erase(dashes, words.end());
     }
+  }
+  // `smem help COMMAND` prints exactly what `smem COMMAND --help` does. Handled before CLI11,
+  // which would take COMMAND for the subcommand itself.
+  if (words.size() >= 2 && words[0] == "help") {
+    try {
+      app.get_subcommand(words[1]);
+    } catch (const CLI::OptionNotFound&) {
+      return error("no command '" + words[1] + "'; see smem --help for the commands");
+    }
+    std::vector<std::string> as_help{words[1], "--help"};
+    words = as_help;
   }
   std::reverse(words.begin(), words.end()); // CLI11 takes a reversed vector
   try {
