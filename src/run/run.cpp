@@ -14,6 +14,7 @@
 #include <set>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +127,9 @@ OwnedFd make_memfd(const std::string& name, const Secret& secret)
       done += static_cast<std::size_t>(n);
     }
   });
+  // Owner-read-only, as tools expect of a secret file (libpq ignores a group- or world-readable
+  // passfile, and a memfd starts as 0777).
+  ::fchmod(fd.get(), S_IRUSR);
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
     throw_errno("cannot seal the memfd for secret '" + name + "'");
   }
