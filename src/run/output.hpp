@@ -15,6 +15,8 @@ public:
   virtual void feed(std::span<const std::byte> in, std::vector<std::byte>& out) = 0;
   // End of stream or a quiet period: appends everything held back.
   virtual void flush(std::vector<std::byte>& out) = 0;
+  // How many bytes feed() is holding back (the supervisor flushes them after a quiet period).
+  [[nodiscard]] virtual std::size_t held() const noexcept = 0;
 };
 
 // Until the masker exists: shows every byte as it comes.
@@ -25,6 +27,7 @@ public:
     out.insert(out.end(), in.begin(), in.end());
   }
   void flush(std::vector<std::byte>&) override {}
+  [[nodiscard]] std::size_t held() const noexcept override { return 0; }
 };
 
 } // namespace smem::run

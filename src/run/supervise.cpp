@@ -48,7 +48,8 @@ bool write_all(int fd, std::span<const std::byte> bytes) noexcept
 
 class Loop {
 public:
-  explicit Loop(SuperviseSpec spec) : m_spec(std::move(spec)), m_buffer(k_chunk)
+  explicit Loop(SuperviseSpec spec)
+      : m_spec(std::move(spec)), m_buffer(k_chunk), m_flush_at(m_spec.relays.size())
   {
     if (m_spec.timeout) {
       m_term_at = Clock::now() + *m_spec.timeout;
@@ -96,6 +97,11 @@ public:
       for (std::size_t i = 0; i < m_spec.relays.size(); ++i) {
         if (fds[1 + m_spec.writers.size() + i].revents != 0) {
           relay(m_spec.relays[i]);
+          // Quiet is measured from the last output: a held-back tail is released k_quiet later.
+          m_flush_at[i].reset();
+          if (m_spec.relays[i].from >= 0 && m_spec.relays[i].filter->held() != 0) {
+            m_flush_at[i] = Clock::now() + k_quiet;
+          }
         }
       }
     }
@@ -105,7 +111,12 @@ public:
 private:
   int poll_timeout() const
   {
-    const auto next = m_kill_at ? m_kill_at : m_term_at;
+    std::optional<Clock::time_point> next = m_kill_at ? m_kill_at : m_term_at;
+    for (const auto& at : m_flush_at) {
+      if (at && (!next || *at < *next)) {
+        next = at;
+      }
+    }
     if (!next) {
       return -1;
     }
@@ -126,6 +137,17 @@ private:
         ::kill(m_spec.child, SIGKILL);
       }
       m_kill_at.reset();
+    }
+    for (std::size_t i = 0; i < m_spec.relays.size(); ++i) {
+      if (m_flush_at[i] && now >= *m_flush_at[i]) {
+        m_flush_at[i].reset();
+        Relay& r = m_spec.relays[i];
+        m_out.clear();
+        r.filter->flush(m_out);
+        if (!write_all(r.to, m_out)) {
+          close_fd(r.from);
+        }
+      }
     }
   }
 
@@ -228,6 +250,7 @@ private:
   std::optional<Clock::time_point> m_term_at;
   std::optional<Clock::time_point> m_kill_at;
   std::optional<Clock::time_point> m_last_interrupt;
+  std::vector<std::optional<Clock::time_point>> m_flush_at; // per relay
 };
 
 } // namespace

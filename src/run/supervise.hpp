@@ -22,11 +22,15 @@ struct PipeWriter {
 };
 
 // One child output stream: `from` is the read end of the child's pipe (owned), `to` smem's fd.
+// Bytes the filter holds back are released after k_quiet without new output, so a prompt
+// without a newline still shows.
 struct Relay {
   int from = -1;
   int to = -1;
   StreamFilter* filter = nullptr;
 };
+
+inline constexpr std::chrono::milliseconds k_quiet{50};
 
 struct SuperviseSpec {
   pid_t child = -1;
