@@ -19,15 +19,4 @@ public:
   [[nodiscard]] virtual std::size_t held() const noexcept = 0;
 };
 
-// Until the masker exists: shows every byte as it comes.
-class PassThrough final : public StreamFilter {
-public:
-  void feed(std::span<const std::byte> in, std::vector<std::byte>& out) override
-  {
-    out.insert(out.end(), in.begin(), in.end());
-  }
-  void flush(std::vector<std::byte>&) override {}
-  [[nodiscard]] std::size_t held() const noexcept override { return 0; }
-};
-
 } // namespace smem::run

@@ -1,5 +1,7 @@
 #include "run/run.hpp"
 
+#include "mask/masker.hpp"
+#include "mask/table.hpp"
 #include "run/error.hpp"
 #include "run/output.hpp"
 #include "run/sources.hpp"
@@ -24,6 +26,52 @@ namespace smem::run {
 namespace {
 
 constexpr std::size_t k_default_pipe = 64 * 1024;
+
+// Secrets larger than this are masked as themselves and line by line, not in their encoded forms:
+// each form costs about the secret's size again in locked memory (24x in all), which a 1 MiB key
+// would turn into more than a typical 8 MiB RLIMIT_MEMLOCK.
+constexpr std::size_t k_encode_limit = 64 * 1024;
+
+// The masker behind the supervisor's StreamFilter seam.
+class MaskFilter final : public StreamFilter {
+public:
+  explicit MaskFilter(std::shared_ptr<const mask::MaskTable> table) : m_masker(std::move(table)) {}
+  void feed(std::span<const std::byte> in, std::vector<std::byte>& out) override { m_masker.feed(in, out); }
+  void flush(std::vector<std::byte>& out) override { m_masker.flush(out); }
+  [[nodiscard]] std::size_t held() const noexcept override { return m_masker.held(); }
+
+private:
+  mask::Masker m_masker;
+};
+
+// The table of every secret, and a warning for each that cannot be masked (fully).
+std::shared_ptr<mask::MaskTable> mask_table(const RunOptions& o, const SecretFactory& factory,
+                                            const std::map<std::string, Secret>& secrets)
+{
+  std::vector<const Secret*> all;
+  std::vector<std::string> names;
+  for (const auto& [name, secret] : secrets) {
+    all.push_back(&secret);
+    names.push_back(name);
+  }
+  auto table = mask::MaskTable::build(factory, all, mask::TableOptions{.encode_limit = k_encode_limit});
+  if (!o.quiet) {
+    for (const std::size_t i : table->skipped()) {
+      std::fprintf(
+          stderr,
+          "smem: warning: secret '%s' is shorter than 4 bytes and is not masked (--quiet silences this)\n",
+          names[i].c_str());
+    }
+    for (const std::size_t i : table->unencoded()) {
+      std::fprintf(
+          stderr,
+          "smem: warning: secret '%s' is larger than 64 KiB: it is masked as it is and line by line, "
+          "but not in base64, URL or JSON form (--quiet silences this)\n",
+          names[i].c_str());
+    }
+  }
+  return table;
+}
 
 bool defined(const RunOptions& o, const std::string& name)
 {
@@ -410,6 +458,10 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
   }
 
   // Supervised path.
+  std::shared_ptr<mask::MaskTable> table;
+  if (mask) {
+    table = mask_table(o, factory, secrets);
+  }
   std::vector<std::pair<int, int>> extra;
   std::vector<OwnedFd> output_ends; // read ends of the child's stdout/stderr pipes
   std::vector<OwnedFd> child_ends;
@@ -454,11 +506,13 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
     supervise_spec.writers.push_back(PipeWriter{p.write_end.release(), p.secret, 0});
   }
   plan.memfds.clear();
-  PassThrough out_filter;
-  PassThrough err_filter;
+  std::optional<MaskFilter> out_filter;
+  std::optional<MaskFilter> err_filter;
   if (mask) {
-    supervise_spec.relays.push_back(Relay{output_ends[0].release(), STDOUT_FILENO, &out_filter});
-    supervise_spec.relays.push_back(Relay{output_ends[1].release(), STDERR_FILENO, &err_filter});
+    out_filter.emplace(table);
+    err_filter.emplace(table);
+    supervise_spec.relays.push_back(Relay{output_ends[0].release(), STDOUT_FILENO, &*out_filter});
+    supervise_spec.relays.push_back(Relay{output_ends[1].release(), STDERR_FILENO, &*err_filter});
   }
   const int status = supervise(std::move(supervise_spec));
   if (WIFSIGNALED(status)) {

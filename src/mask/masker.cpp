@@ -1,0 +1,281 @@
+// The scan. Notation: m is the shortest pattern, q = 4 the q-gram length, s <= m - q + 1 the step
+// (m - q + 1 capped at 64, see table.hpp).
+//
+// The scanner keeps `emit`, the first byte whose fate is undecided, and samples the input at
+// k = emit + s - 1, emit + 2s - 1, ...: the sample at k "covers" the start positions
+// [k - s + 1, k]. A pattern P occurring at j (|P| >= m) contains the q-gram at the covering sample
+// k of j at offset k - j <= s - 1 (and k - j + q <= m <= |P|), and the table indexes exactly the
+// q-grams at offsets 0..s-1 of every pattern. So a sample whose q-gram misses the filter proves
+// that no pattern starts anywhere in its window; every pattern starting in a window is found as a
+// hash-table candidate of its one sample, and is then verified byte by byte.
+//
+// Deciding a position j: a pattern occurs fully (its bytes all here) or partially (the input ends
+// inside it and every byte so far agrees). A partial occurrence may still become the longest
+// match at j, so the first position with a partial occurrence stops the scan, and the rest is
+// held back. Positions too close to the end for their sample to be taken (fewer than m bytes left)
+// cannot hold a full occurrence; the scan asks the sorted patterns whether the remaining bytes are
+// the beginning of one. At the end of the stream (flush) nothing is partial.
+#include "mask/masker.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace smem::mask {
+namespace {
+
+using detail::TableView;
+
+// A zeroing the optimizer may not drop, for memory that held output bytes (maybe secret ones).
+void wipe(std::byte* p, std::size_t n) noexcept
+{
+  if (n == 0) {
+    return;
+  }
+  std::memset(p, 0, n);
+#if defined(__GNUC__)
+  __asm__ __volatile__("" : : "r"(p) : "memory");
+#else
+  for (volatile std::byte* v = p; n-- > 0; ++v) {
+    *v = std::byte{0};
+  }
+#endif
+}
+
+bool test_bit(const std::uint8_t* bits, std::uint64_t i) noexcept
+{
+  return ((bits[i >> 3] >> (i & 7)) & 1U) != 0;
+}
+
+std::uint32_t load4(const std::byte* p) noexcept
+{
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+void append(std::vector<std::byte>& out, const std::byte* from, const std::byte* to)
+{
+  out.insert(out.end(), from, to);
+}
+
+void append_mask(std::vector<std::byte>& out)
+{
+  const auto* m = reinterpret_cast<const std::byte*>(k_mask.data());
+  out.insert(out.end(), m, m + k_mask.size());
+}
+
+// Whether some pattern begins with the `n` bytes at `p` (n < shortest, so none equals them).
+bool could_begin(const TableView& t, const std::byte* p, std::size_t n) noexcept
+{
+  const auto first = std::to_integer<std::size_t>(p[0]);
+  if (n == 1) {
+    return test_bit(t.firsts, first);
+  }
+  if (!test_bit(t.pairs, first << 8 | std::to_integer<std::size_t>(p[1]))) {
+    return false;
+  }
+  // The first pattern not less than p[0..n) has it as a prefix if any pattern does.
+  const auto* found = std::lower_bound(t.records, t.records + t.count, 0, [&](const detail::Record& r, int) {
+    const int c = std::memcmp(t.patterns + r.offset, p, std::min<std::size_t>(r.length, n));
+    return c < 0 || (c == 0 && r.length < n);
+  });
+  return found != t.records + t.count && std::memcmp(t.patterns + found->offset, p, n) == 0;
+}
+
+struct Decision {
+  std::size_t position = std::numeric_limits<std::size_t>::max(); // leftmost position with an occurrence
+  std::size_t length = 0;                                         // longest full occurrence there
+  bool partial = false;                                           // a partial occurrence there
+};
+
+// Verifies the candidates of the sample at k (q-gram `key`, hash `hash`) in b[.., end).
+Decision verify(const TableView& t, const std::byte* b, std::size_t end, bool final, std::size_t k,
+                std::uint32_t key, std::uint64_t hash) noexcept
+{
+  Decision d;
+  const std::uint64_t bucket = hash >> t.bucket_shift;
+  for (std::uint32_t e = t.buckets[bucket], stop = t.buckets[bucket + 1]; e < stop; ++e) {
+    const detail::Entry& entry = t.entries[e];
+    if (entry.key != key) {
+      continue;
+    }
+    const std::size_t j = k - (entry.ref & 0xffU);
+    if (j > d.position) {
+      continue;
+    }
+    const detail::Record& r = t.records[entry.ref >> 8];
+    const std::byte* pattern = t.patterns + r.offset;
+    const std::size_t available = end - j;
+    bool full = false;
+    bool partial = false;
+    if (r.length <= available) {
+      full = std::memcmp(b + j, pattern, r.length) == 0;
+    } else if (!final) {
+      partial = std::memcmp(b + j, pattern, available) == 0;
+    }
+    if (!full && !partial) {
+      continue;
+    }
+    if (j < d.position) {
+      d = Decision{j, 0, false};
+    }
+    if (partial) {
+      d.partial = true;
+    } else {
+      d.length = std::max<std::size_t>(d.length, r.length);
+    }
+  }
+  return d;
+}
+
+// Masks b[begin, end) into `out` up to the first position that is undecided (a partial
+// occurrence, or the start of a tail that could begin a pattern) and returns that position
+// (`end` when everything was decided). With `final`, the stream ends at `end`: all is decided.
+std::size_t scan(const TableView& t, const std::byte* b, std::size_t begin, std::size_t end, bool final,
+                 std::vector<std::byte>& out)
+{
+  const std::size_t s = t.step;
+  const std::uint8_t* bitmap = t.bitmap;
+  const unsigned bitmap_shift = t.bitmap_shift;
+  std::size_t emit = begin;
+  std::size_t k = begin + s - 1;
+  for (;;) {
+    // Sample every s bytes until a q-gram hits the filter (the hot loop).
+    std::uint32_t key = 0;
+    std::uint64_t hash = 0;
+    bool hit = false;
+    for (; k + detail::k_q <= end; k += s) {
+      key = load4(b + k);
+      hash = detail::hash_key(key);
+      if (test_bit(bitmap, hash >> bitmap_shift)) {
+        hit = true;
+        break;
+      }
+    }
+    if (!hit) {
+      break;
+    }
+    const Decision d = verify(t, b, end, final, k, key, hash);
+    if (d.position == std::numeric_limits<std::size_t>::max()) {
+      k += s;
+      continue;
+    }
+    append(out, b + emit, b + d.position);
+    if (d.partial) {
+      return d.position;
+    }
+    append_mask(out);
+    emit = d.position + d.length;
+    k = emit + s - 1;
+  }
+  // Positions from k - s + 1 on were not covered by a sample: fewer than m bytes remain after each,
+  // so only a partial occurrence can start there.
+  if (!final) {
+    for (std::size_t j = k - s + 1; j < end; ++j) {
+      if (could_begin(t, b + j, end - j)) {
+        append(out, b + emit, b + j);
+        return j;
+      }
+    }
+  }
+  append(out, b + emit, b + end);
+  return end;
+}
+
+} // namespace
+
+Masker::Masker(std::shared_ptr<const MaskTable> table) : m_table(std::move(table))
+{
+  if (m_table->pattern_count() > 0) {
+    // The held tail (< longest) plus the head of the next read (longest).
+    m_capacity = 2 * m_table->longest() - 1;
+    m_buffer = std::make_unique<std::byte[]>(m_capacity);
+  }
+}
+
+Masker::~Masker()
+{
+  if (m_buffer) {
+    wipe(m_buffer.get(), m_capacity);
+  }
+}
+
+Masker::Masker(Masker&& other) noexcept
+    : m_table(std::move(other.m_table)), m_buffer(std::move(other.m_buffer)),
+      m_capacity(std::exchange(other.m_capacity, 0)), m_held(std::exchange(other.m_held, 0))
+{
+}
+
+Masker& Masker::operator=(Masker&& other) noexcept
+{
+  if (this != &other) {
+    if (m_buffer) {
+      wipe(m_buffer.get(), m_capacity);
+    }
+    m_table = std::move(other.m_table);
+    m_buffer = std::move(other.m_buffer);
+    m_capacity = std::exchange(other.m_capacity, 0);
+    m_held = std::exchange(other.m_held, 0);
+  }
+  return *this;
+}
+
+void Masker::keep(std::size_t from, std::size_t end) noexcept
+{
+  std::memmove(m_buffer.get(), m_buffer.get() + from, end - from);
+  m_held = end - from;
+  wipe(m_buffer.get() + m_held, end - m_held);
+}
+
+void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
+{
+  if (!m_table) {
+    // Passing bytes through here would show them unmasked: refuse loudly instead.
+    throw std::logic_error("smem mask: feed on a moved-from Masker");
+  }
+  if (in.empty()) {
+    return;
+  }
+  if (!m_buffer) {
+    append(out, in.data(), in.data() + in.size());
+    return;
+  }
+  m_table->with_view([&](const TableView& t) {
+    std::size_t from = 0;
+    if (m_held > 0) {
+      // The held tail and the head of `in`, scanned in one piece. Taking `longest` bytes of `in`
+      // decides every held position: an undecided one would need a pattern longer than that.
+      const std::size_t head = std::min(in.size(), t.longest);
+      std::memcpy(m_buffer.get() + m_held, in.data(), head);
+      const std::size_t end = m_held + head;
+      const std::size_t stop = scan(t, m_buffer.get(), 0, end, false, out);
+      if (head == in.size()) {
+        keep(stop, end);
+        return;
+      }
+      assert(stop >= m_held);
+      from = stop - m_held;
+      wipe(m_buffer.get(), end);
+      m_held = 0;
+    }
+    const std::size_t stop = scan(t, in.data(), from, in.size(), false, out);
+    m_held = in.size() - stop;
+    std::memcpy(m_buffer.get(), in.data() + stop, m_held);
+  });
+}
+
+void Masker::flush(std::vector<std::byte>& out)
+{
+  if (m_held == 0) {
+    return;
+  }
+  m_table->with_view([&](const TableView& t) { scan(t, m_buffer.get(), 0, m_held, true, out); });
+  wipe(m_buffer.get(), m_held);
+  m_held = 0;
+}
+
+} // namespace smem::mask

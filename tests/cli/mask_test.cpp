@@ -1,0 +1,112 @@
+// Black-box tests of output masking in `smem run` (SPEC 1.1 "Masking"): what reaches smem's own
+// stdout and stderr when the command prints its secrets.
+#include "cli/process.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+namespace smem::cli_test {
+namespace {
+
+constexpr std::string_view k_secret = "s3cr3t-Value-42";
+
+Command masked(const TempDir& dir, std::vector<std::string> args)
+{
+  Command c;
+  c.argv = smem_run(std::move(args));
+  c.env = base_env(dir);
+  c.stdin_data = std::string(k_secret);
+  return c;
+}
+
+} // namespace
+
+TEST_SUITE("cli/mask")
+{
+  TEST_CASE("a secret printed on stdout and on stderr reaches neither unmasked")
+  {
+    const TempDir dir;
+    const Result r = run(masked(dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--", "sh", "-c",
+                                      "v=$(cat <&3); echo \"out: $v.\"; echo \"err: $v.\" >&2"}));
+    CHECK(r.exited(0));
+    CHECK(r.out == "out: ***.\n");
+    CHECK(r.err == "err: ***.\n");
+  }
+
+  TEST_CASE("a secret written one byte per write is still masked")
+  {
+    const TempDir dir;
+    // Each byte in its own write(2), so the masker sees the secret split across many reads.
+    const Result r = run(masked(dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--", "sh", "-c",
+                                      "echo begin; dd bs=1 status=none <&3; echo; echo end"}));
+    CHECK(r.exited(0));
+    CHECK(r.out == "begin\n***\nend\n");
+  }
+
+  TEST_CASE("the base64 form of a secret is masked")
+  {
+    const TempDir dir;
+    const Result r = run(masked(
+        dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--", "sh", "-c", "base64 <&3; echo done"}));
+    CHECK(r.exited(0));
+    CHECK(r.out == "***\ndone\n");
+  }
+
+  TEST_CASE("a held-back prefix of a secret is shown while the command waits for input")
+  {
+    const TempDir dir;
+    Command c = masked(dir, {"-s", "x=file:" + dir.str("secret"), "--fd", "3=x", "--mask=always", "--", "sh",
+                             "-c", "printf 's3cr'; read -r answer; echo \" got $answer\""});
+    write_file(dir.path() / "secret", k_secret);
+    c.stdin_data = std::nullopt; // keep the command's stdin open until the prompt is seen
+    Process p(std::move(c));
+    // "s3cr" could begin the secret, so the masker holds it back; after a quiet period it must be
+    // released, or an interactive prompt would never appear. This blocks (bounded by the hang
+    // detector) until it does; it measures no time.
+    CHECK(p.wait_for_stdout("s3cr"));
+    p.write_stdin("yes\n");
+    p.close_stdin();
+    const Result r = p.wait();
+    CHECK(r.exited(0));
+    CHECK(r.out == "s3cr got yes\n");
+  }
+
+  TEST_CASE("--mask=never passes the secret through and --mask=auto masks when output is not a terminal")
+  {
+    const TempDir dir;
+    const std::vector<std::string> child = {"--", "sh", "-c", "cat <&3"};
+    std::vector<std::string> never = {"-s", "x=stdin", "--fd", "3=x", "--mask=never"};
+    never.insert(never.end(), child.begin(), child.end());
+    CHECK(run(masked(dir, never)).out == k_secret);
+    std::vector<std::string> automatic = {"-s", "x=stdin", "--fd", "3=x"};
+    automatic.insert(automatic.end(), child.begin(), child.end());
+    CHECK(run(masked(dir, automatic)).out == "***");
+  }
+
+  TEST_CASE("a secret shorter than 4 bytes is not masked and smem says so unless --quiet")
+  {
+    const TempDir dir;
+    Command c = masked(dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--", "sh", "-c", "cat <&3"});
+    c.stdin_data = std::string("abc");
+    const Result r = run(c);
+    CHECK(r.exited(0));
+    CHECK(r.out == "abc");
+    CHECK(contains(r.err, "smem: warning: secret 'x' is shorter than 4 bytes"));
+    Command quiet = masked(
+        dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--quiet", "--", "sh", "-c", "cat <&3"});
+    quiet.stdin_data = std::string("abc");
+    CHECK(run(quiet).err.empty());
+  }
+
+  TEST_CASE("output order within a stream is kept around masked secrets")
+  {
+    const TempDir dir;
+    const Result r = run(masked(dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--", "sh", "-c",
+                                      "v=$(cat <&3); for i in 1 2 3 4 5; do echo \"$i $v $i\"; done"}));
+    CHECK(r.exited(0));
+    CHECK(r.out == "1 *** 1\n2 *** 2\n3 *** 3\n4 *** 4\n5 *** 5\n");
+  }
+}
+
+} // namespace smem::cli_test
