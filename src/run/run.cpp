@@ -471,6 +471,8 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
       if (::pipe2(fds, O_CLOEXEC) != 0) {
         throw_errno("cannot create a pipe for the command's output");
       }
+      // Fewer, larger transfers for a chatty command (best effort: pipe-max-size may refuse).
+      ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
       output_ends.emplace_back(fds[0]);
       child_ends.emplace_back(fds[1]);
       extra.emplace_back(fds[1], target);

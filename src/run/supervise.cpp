@@ -18,6 +18,9 @@ constexpr auto k_escalation_window = std::chrono::seconds(2);
 // --timeout: SIGTERM first, SIGKILL this long after.
 constexpr auto k_kill_grace = std::chrono::seconds(5);
 constexpr std::size_t k_chunk = 64 * 1024;
+// Relay reads: as large as the output pipes (run.cpp asks for 1 MiB), so a fast writer costs one
+// read, one mask pass and one write per megabyte, not per 64 KiB.
+constexpr std::size_t k_relay_buffer = 1024 * 1024;
 
 void close_fd(int& fd) noexcept
 {
@@ -49,7 +52,7 @@ bool write_all(int fd, std::span<const std::byte> bytes) noexcept
 class Loop {
 public:
   explicit Loop(SuperviseSpec spec)
-      : m_spec(std::move(spec)), m_buffer(k_chunk), m_flush_at(m_spec.relays.size())
+      : m_spec(std::move(spec)), m_buffer(k_relay_buffer), m_flush_at(m_spec.relays.size())
   {
     if (m_spec.timeout) {
       m_term_at = Clock::now() + *m_spec.timeout;
