@@ -9,6 +9,7 @@
 #include <linux/close_range.h>
 #include <sched.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -52,6 +53,9 @@ int prepare_process(const LaunchSpec& spec, bool reset_handlers) noexcept
     if (::dup2(moved[i], spec.fds[i].second) < 0) {
       return errno;
     }
+  }
+  if (spec.controlling_tty >= 0 && (::setsid() < 0 || ::ioctl(spec.controlling_tty, TIOCSCTTY, 0) != 0)) {
+    return errno;
   }
   if (reset_handlers) {
     // Handlers of smem must never run in the child (they would run on smem's memory).

@@ -25,6 +25,9 @@ struct LaunchSpec {
   char* const* envp = nullptr;
   const InheritedState* inherited = nullptr;
   int highest_fd = 2; // above every descriptor in `fds`, both columns
+  // When >= 0: the command starts a new session whose controlling terminal is its descriptor
+  // number `controlling_tty` (a pseudo-terminal slave in `fds`), as a login shell's job would.
+  int controlling_tty = -1;
 };
 
 // Replaces smem with the command. Returns only if execve failed, with its errno.

@@ -13,11 +13,14 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <pty.h>
 #include <set>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -346,6 +349,105 @@ void write_pipe_fully(PipeDelivery& p)
   p.write_end = OwnedFd();
 }
 
+// smem's terminal in raw mode while the command runs on a pty, so every key (Ctrl-C, Ctrl-Z and
+// line editing included) reaches the command's terminal untouched; restored on every exit path.
+class RawTerminal {
+public:
+  RawTerminal()
+  {
+    if (::tcgetattr(STDIN_FILENO, &m_saved) == 0) {
+      m_valid = true;
+      enter();
+    }
+  }
+  ~RawTerminal() { restore(); }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+  void enter() const
+  {
+    if (m_valid) {
+      termios raw = m_saved;
+      ::cfmakeraw(&raw);
+      ::tcsetattr(STDIN_FILENO, TCSADRAIN, &raw);
+    }
+  }
+  void restore() const
+  {
+    if (m_valid) {
+      ::tcsetattr(STDIN_FILENO, TCSADRAIN, &m_saved);
+    }
+  }
+
+private:
+  termios m_saved{};
+  bool m_valid = false;
+};
+
+// Where the command's output goes when it is masked.
+struct Outputs {
+  std::vector<std::pair<int, int>> child_fds;  // (descriptor in smem, number in the command)
+  std::vector<OwnedFd> child_ends;             // closed once the command has them
+  std::vector<std::pair<OwnedFd, int>> relays; // (read end, smem's descriptor to write to)
+  OwnedFd pty_master;                          // for keystrokes and window size
+  bool pty_input = false;                      // smem's stdin (a terminal) feeds the pty
+  int controlling_tty = -1;
+};
+
+void set_cloexec(int fd)
+{
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// --mask with a terminal on stdout: the command gets a pseudo-terminal, so it still sees a
+// terminal (colours, line editing, window size, job control) while smem masks what it prints.
+// Otherwise, and for a stderr that is not a terminal, a pipe per stream.
+Outputs masked_outputs(const RunOptions& o)
+{
+  Outputs out;
+  int pty_slave = -1;
+  if (::isatty(STDOUT_FILENO)) {
+    termios term{};
+    winsize size{};
+    const bool have_term = ::tcgetattr(STDOUT_FILENO, &term) == 0;
+    ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size);
+    int master = -1;
+    if (::openpty(&master, &pty_slave, nullptr, have_term ? &term : nullptr, &size) != 0) {
+      throw_errno("cannot create a pseudo-terminal for the command");
+    }
+    set_cloexec(master);
+    set_cloexec(pty_slave);
+    ::fcntl(master, F_SETFL, O_NONBLOCK);
+    out.child_ends.emplace_back(pty_slave);
+    out.pty_master = OwnedFd(::fcntl(master, F_DUPFD_CLOEXEC, 0));
+    out.relays.emplace_back(OwnedFd(master), STDOUT_FILENO);
+    out.child_fds.emplace_back(pty_slave, STDOUT_FILENO);
+    out.controlling_tty = STDOUT_FILENO;
+    if (::isatty(STDIN_FILENO) && !o.stdin_name) {
+      out.child_fds.emplace_back(pty_slave, STDIN_FILENO);
+      out.pty_input = true;
+    }
+  }
+  for (const int target : {STDOUT_FILENO, STDERR_FILENO}) {
+    if (pty_slave >= 0 && (target == STDOUT_FILENO || ::isatty(STDERR_FILENO))) {
+      if (target == STDERR_FILENO) {
+        out.child_fds.emplace_back(pty_slave, STDERR_FILENO); // one terminal, as without smem
+      }
+      continue;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      throw_errno("cannot create a pipe for the command's output");
+    }
+    // Fewer, larger transfers for a chatty command (best effort: pipe-max-size may refuse).
+    ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+    out.relays.emplace_back(OwnedFd(fds[0]), target);
+    out.child_ends.emplace_back(fds[1]);
+    out.child_fds.emplace_back(fds[1], target);
+  }
+  return out;
+}
+
 } // namespace
 
 void validate(const RunOptions& o)
@@ -462,21 +564,10 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
   if (mask) {
     table = mask_table(o, factory, secrets);
   }
-  std::vector<std::pair<int, int>> extra;
-  std::vector<OwnedFd> output_ends; // read ends of the child's stdout/stderr pipes
-  std::vector<OwnedFd> child_ends;
-  if (mask) {
-    for (const int target : {STDOUT_FILENO, STDERR_FILENO}) {
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) {
-        throw_errno("cannot create a pipe for the command's output");
-      }
-      // Fewer, larger transfers for a chatty command (best effort: pipe-max-size may refuse).
-      ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-      output_ends.emplace_back(fds[0]);
-      child_ends.emplace_back(fds[1]);
-      extra.emplace_back(fds[1], target);
-    }
+  Outputs outputs = mask ? masked_outputs(o) : Outputs{};
+  std::optional<RawTerminal> raw;
+  if (outputs.pty_input) {
+    raw.emplace();
   }
   const sigset_t signals = supervised_signals();
   sigset_t before;
@@ -489,7 +580,8 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
   if (signal_fd.get() < 0) {
     throw_errno("cannot watch signals");
   }
-  const LaunchSpec base = launch_spec(plan, inherited, extra);
+  LaunchSpec base = launch_spec(plan, inherited, outputs.child_fds);
+  base.controlling_tty = outputs.controlling_tty;
   const pid_t child = with_exec_vectors(plan, [&](char* const* argv, char* const* envp) {
     LaunchSpec s = base;
     s.argv = argv;
@@ -497,7 +589,7 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
     return spawn_child(s);
   });
   plan.env_block.reset();
-  child_ends.clear();
+  outputs.child_ends.clear(); // the command's now: a pty or pipe left open here would never end
   SuperviseSpec supervise_spec;
   supervise_spec.child = child;
   supervise_spec.signal_fd = signal_fd.get();
@@ -513,8 +605,27 @@ Outcome run(const RunOptions& o, const InheritedState& inherited)
   if (mask) {
     out_filter.emplace(table);
     err_filter.emplace(table);
-    supervise_spec.relays.push_back(Relay{output_ends[0].release(), STDOUT_FILENO, &*out_filter});
-    supervise_spec.relays.push_back(Relay{output_ends[1].release(), STDERR_FILENO, &*err_filter});
+    for (auto& [from, to] : outputs.relays) {
+      supervise_spec.relays.push_back(
+          Relay{from.release(), to, to == STDOUT_FILENO ? &*out_filter : &*err_filter});
+    }
+  }
+  if (outputs.pty_master.get() >= 0) {
+    PtyRelay pty;
+    pty.input = outputs.pty_input ? STDIN_FILENO : -1;
+    pty.master = outputs.pty_master.release();
+    pty.size_source = STDOUT_FILENO;
+    pty.on_child_stopped = [&raw] {
+      // Give the terminal back and stop like the command did; on `fg`, take it again.
+      if (raw) {
+        raw->restore();
+      }
+      ::raise(SIGTSTP);
+      if (raw) {
+        raw->enter();
+      }
+    };
+    supervise_spec.pty = std::move(pty);
   }
   const int status = supervise(std::move(supervise_spec));
   if (WIFSIGNALED(status)) {

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +68,9 @@ public:
     for (Relay& r : m_spec.relays) {
       close_fd(r.from);
     }
+    if (m_spec.pty) {
+      close_fd(m_spec.pty->master);
+    }
   }
 
   Loop(const Loop&) = delete;
@@ -84,6 +88,13 @@ public:
       }
       for (const Relay& r : m_spec.relays) {
         fds.push_back({r.from, static_cast<short>(r.from >= 0 ? POLLIN : 0), 0});
+      }
+      // Keystrokes: read smem's input while nothing is pending, else wait until the pty takes it.
+      const bool typing = m_spec.pty && m_spec.pty->input >= 0 && m_spec.pty->master >= 0 && !m_exited;
+      if (typing && m_typed.empty()) {
+        fds.push_back({m_spec.pty->input, POLLIN, 0});
+      } else {
+        fds.push_back({typing ? m_spec.pty->master : -1, POLLOUT, 0});
       }
       if (::poll(fds.data(), fds.size(), poll_timeout()) < 0 && errno != EINTR) {
         break; // cannot happen with valid descriptors; do not spin
@@ -106,6 +117,9 @@ public:
             m_flush_at[i] = Clock::now() + k_quiet;
           }
         }
+      }
+      if (fds.back().fd >= 0 && fds.back().revents != 0) {
+        type();
       }
     }
     return m_status;
@@ -160,6 +174,8 @@ private:
     while (::read(m_spec.signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       if (info.ssi_signo == SIGCHLD) {
         reap();
+      } else if (info.ssi_signo == SIGWINCH && m_spec.pty) {
+        resize(); // the pty tells the command itself, once, if the size changed
       } else if (!m_exited) {
         forward(info);
       }
@@ -170,7 +186,15 @@ private:
   {
     int status = 0;
     pid_t pid = 0;
-    while ((pid = ::waitpid(m_spec.child, &status, WNOHANG)) < 0 && errno == EINTR) {
+    const int stops = m_spec.pty ? WUNTRACED : 0;
+    while ((pid = ::waitpid(m_spec.child, &status, WNOHANG | stops)) < 0 && errno == EINTR) {
+    }
+    if (pid == m_spec.child && WIFSTOPPED(status)) {
+      // Ctrl-Z reached the command through its pty, not smem's terminal: stop the same way,
+      // and carry on the command when the shell continues us.
+      m_spec.pty->on_child_stopped();
+      ::kill(m_spec.child, SIGCONT);
+      return;
     }
     if (pid == m_spec.child) {
       m_exited = true;
@@ -199,6 +223,41 @@ private:
         ::kill(m_spec.child, SIGKILL);
       }
       m_last_interrupt = now;
+    }
+  }
+
+  void resize() const
+  {
+    winsize size{};
+    if (::ioctl(m_spec.pty->size_source, TIOCGWINSZ, &size) == 0) {
+      ::ioctl(m_spec.pty->master, TIOCSWINSZ, &size);
+    }
+  }
+
+  // Keystrokes for the command: smem's terminal is raw, so Ctrl-C and Ctrl-Z arrive here as bytes
+  // and the pty turns them into the command's signals.
+  // The master is non-blocking (run.cpp): a command that does not read its terminal must never
+  // block smem, which also has its output to relay.
+  void type()
+  {
+    if (m_typed.empty()) {
+      std::byte keys[4096];
+      const ssize_t n = ::read(m_spec.pty->input, keys, sizeof keys);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+        return;
+      }
+      if (n <= 0) {
+        m_spec.pty->input = -1; // end of smem's input: stop relaying it (it is not ours to close)
+        return;
+      }
+      m_typed.assign(keys, keys + n);
+    }
+    const ssize_t n = ::write(m_spec.pty->master, m_typed.data(), m_typed.size());
+    if (n > 0) {
+      m_typed.erase(m_typed.begin(), m_typed.begin() + n);
+    } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+      m_typed.clear();
+      m_spec.pty->input = -1;
     }
   }
 
@@ -254,6 +313,7 @@ private:
   std::optional<Clock::time_point> m_kill_at;
   std::optional<Clock::time_point> m_last_interrupt;
   std::vector<std::optional<Clock::time_point>> m_flush_at; // per relay
+  std::vector<std::byte> m_typed;                           // keystrokes the pty has not taken yet
 };
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <smem/smem.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <sys/types.h>
 #include <vector>
@@ -32,12 +33,21 @@ struct Relay {
 
 inline constexpr std::chrono::milliseconds k_quiet{50};
 
+// The command runs on a pseudo-terminal smem relays (--mask=always on a terminal).
+struct PtyRelay {
+  int input = -1;                         // smem's stdin, in raw mode: its bytes go to `master` unchanged
+  int master = -1;                        // the pty master for input (owned; output is read through a Relay)
+  int size_source = -1;                   // smem's terminal, whose window size the pty follows on SIGWINCH
+  std::function<void()> on_child_stopped; // the command stopped (Ctrl-Z): stop smem likewise
+};
+
 struct SuperviseSpec {
   pid_t child = -1;
   int signal_fd = -1; // signalfd for the forwarded signals and SIGCHLD (blocked by the caller)
   std::vector<PipeWriter> writers;
   std::vector<Relay> relays;
   std::optional<std::chrono::milliseconds> timeout;
+  std::optional<PtyRelay> pty;
 };
 
 // The signals smem forwards to the child (SPEC 1.1), plus SIGCHLD for the loop.

@@ -1,10 +1,14 @@
 // Black-box tests of output masking in `smem run` (SPEC 1.1 "Masking"): what reaches smem's own
 // stdout and stderr when the command prints its secrets.
 #include "cli/process.hpp"
+#include "cli/pty.hpp"
 
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <string>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 
 namespace smem::cli_test {
 namespace {
@@ -97,6 +101,63 @@ TEST_SUITE("cli/mask")
         dir, {"-s", "x=stdin", "--fd", "3=x", "--mask=always", "--quiet", "--", "sh", "-c", "cat <&3"});
     quiet.stdin_data = std::string("abc");
     CHECK(run(quiet).err.empty());
+  }
+
+  TEST_CASE("on a terminal --mask=always runs the command on a pty: a terminal, its size, input, masking")
+  {
+    const TempDir dir;
+    Pty pty;
+    const winsize size{33, 111, 0, 0};
+    REQUIRE(::ioctl(pty.slave, TIOCSWINSZ, &size) == 0);
+    const termios before = pty.attributes();
+    write_file(dir.path() / "secret", k_secret);
+    Command c;
+    c.argv = smem_run({"-s", "x=file:" + dir.str("secret"), "--fd", "3=x", "--mask=always", "--", "sh", "-c",
+                       "test -t 0 && test -t 1 && test -t 2 && echo terminal; stty size; "
+                       "echo \"value $(cat <&3).\"; printf 'name? '; read -r a; echo \"hello $a\""});
+    c.env = base_env(dir);
+    c.controlling_tty = pty.slave;
+    c.fds = {{pty.slave, STDIN_FILENO}, {pty.slave, STDOUT_FILENO}, {pty.slave, STDERR_FILENO}};
+    Process p(std::move(c));
+    const auto deadline = std::chrono::steady_clock::now() + k_hang_limit;
+    REQUIRE(pty.read_until("name? ", deadline));
+    pty.type("smem\r");
+    const Result r = p.wait();
+    CHECK(r.exited(0));
+    REQUIRE(pty.drain(deadline));
+    CHECK(contains(pty.shown, "terminal\r\n"));
+    CHECK(contains(pty.shown, "33 111\r\n"));
+    CHECK(contains(pty.shown, "value ***.\r\n"));
+    CHECK(contains(pty.shown, "hello smem\r\n"));
+    CHECK_FALSE(contains(pty.shown, k_secret));
+    // smem's own terminal was raw while the command ran, and is as it was afterwards.
+    const termios after = pty.attributes();
+    CHECK(after.c_lflag == before.c_lflag);
+    CHECK(after.c_iflag == before.c_iflag);
+    CHECK(after.c_oflag == before.c_oflag);
+  }
+
+  TEST_CASE("on a pty Ctrl-C reaches the command once and smem ends with its signal")
+  {
+    const TempDir dir;
+    Pty pty;
+    const termios before = pty.attributes();
+    Command c;
+    c.argv = smem_run({"-s", "x=random:16:hex", "--fd", "3=x", "--mask=always", "--", "sh", "-c",
+                       "trap 'echo INT >> \"$0\"; exit 130' INT; echo ready; while :; do sleep 1; done",
+                       dir.str("ints")});
+    c.env = base_env(dir);
+    c.controlling_tty = pty.slave;
+    c.fds = {{pty.slave, STDIN_FILENO}, {pty.slave, STDOUT_FILENO}, {pty.slave, STDERR_FILENO}};
+    Process p(std::move(c));
+    const auto deadline = std::chrono::steady_clock::now() + k_hang_limit;
+    REQUIRE(pty.read_until("ready", deadline));
+    pty.type("\x03");
+    const Result r = p.wait();
+    CHECK((r.exited(130) || r.signaled(SIGINT)));
+    CHECK(read_file(dir.path() / "ints") == "INT\n");
+    const termios after = pty.attributes();
+    CHECK(after.c_lflag == before.c_lflag);
   }
 
   TEST_CASE("output order within a stream is kept around masked secrets")
