@@ -1,6 +1,7 @@
 #include "run/supervise.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <cerrno>
 #include <csignal>
 #include <poll.h>
@@ -53,7 +54,7 @@ bool write_all(int fd, std::span<const std::byte> bytes) noexcept
 class Loop {
 public:
   explicit Loop(SuperviseSpec spec)
-      : m_spec(std::move(spec)), m_buffer(k_relay_buffer), m_flush_at(m_spec.relays.size())
+      : m_spec(std::move(spec)), m_buffer(std::make_unique_for_overwrite<std::byte[]>(k_relay_buffer)), m_flush_at(m_spec.relays.size())
   {
     if (m_spec.timeout) {
       m_term_at = Clock::now() + *m_spec.timeout;
@@ -287,13 +288,13 @@ private:
 
   void relay(Relay& r)
   {
-    const ssize_t n = ::read(r.from, m_buffer.data(), m_buffer.size());
+    const ssize_t n = ::read(r.from, m_buffer.get(), k_relay_buffer);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
       return;
     }
     m_out.clear();
     if (n > 0) {
-      r.filter->feed(std::span(m_buffer.data(), static_cast<std::size_t>(n)), m_out);
+      r.filter->feed(std::span(m_buffer.get(), static_cast<std::size_t>(n)), m_out);
     } else {
       r.filter->flush(m_out);
     }
@@ -305,7 +306,8 @@ private:
   }
 
   SuperviseSpec m_spec;
-  std::vector<std::byte> m_buffer;
+  // Not zero-filled: a command that prints little never makes smem touch most of its pages.
+  std::unique_ptr<std::byte[]> m_buffer;
   std::vector<std::byte> m_out;
   bool m_exited = false;
   int m_status = 0;
