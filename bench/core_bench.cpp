@@ -6,6 +6,7 @@
 //
 // Plain text on stdout. It measures and never fails on time: the exit status is non-zero only
 // when a scenario could not run at all (an unavailable backend is reported, not an error).
+#include "bench/machine.hpp"
 #include "bench/scenarios.hpp"
 #include "bench/stats.hpp"
 
@@ -19,44 +20,13 @@
 #include <string_view>
 #include <thread>
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 namespace {
 
 using smem::bench::Budget;
+using smem::bench::name;
 using smem::bench::Summary;
-
-const char* name(smem::Backend backend)
-{
-  switch (backend) {
-  case smem::Backend::automatic: return "automatic";
-  case smem::Backend::secretmem: return "secretmem";
-  case smem::Backend::mlock: return "mlock";
-  }
-  return "?";
-}
-
-const char* name(smem::Guard guard)
-{
-  switch (guard) {
-  case smem::Guard::automatic: return "automatic";
-  case smem::Guard::pkey: return "pkey";
-  case smem::Guard::mprotect: return "mprotect";
-  case smem::Guard::none: return "none";
-  }
-  return "?";
-}
-
-const char* name(smem::Layout layout)
-{
-  switch (layout) {
-  case smem::Layout::automatic: return "automatic";
-  case smem::Layout::isolated: return "isolated";
-  case smem::Layout::pooled: return "pooled";
-  }
-  return "?";
-}
 
 void print_usage(std::FILE* out)
 {
@@ -66,17 +36,6 @@ void print_usage(std::FILE* out)
              "  system call measured in the same run. Figures are ns per operation.\n"
              "  --quick   a few seconds instead of about a minute\n",
              out);
-}
-
-std::string machine_line()
-{
-  std::string line = std::to_string(std::thread::hardware_concurrency()) + " CPUs, page " +
-                     std::to_string(::sysconf(_SC_PAGESIZE)) + " B";
-  utsname uts{};
-  if (::uname(&uts) == 0) {
-    line += std::string(", ") + uts.sysname + " " + uts.release + " " + uts.machine;
-  }
-  return line;
 }
 
 constexpr const char* k_row_format = "%-22s %-10s %-9s %10.1f %10.1f %10.1f %8zu %12s\n";
@@ -147,9 +106,9 @@ int main(int argc, char** argv)
 
   std::printf("smem_core_bench: ns per operation; each sample times a batch of calls (steady_clock)\n");
   std::printf("mode: %s, %zu samples of ~%.1f ms batches per row after %zu warm-up batches\n",
-              quick ? "quick" : "full", budget.samples,
-              static_cast<double>(budget.batch_time.count()) / 1e6, budget.warmup_batches);
-  std::printf("machine: %s\n\n", machine_line().c_str());
+              quick ? "quick" : "full", budget.samples, static_cast<double>(budget.batch_time.count()) / 1e6,
+              budget.warmup_batches);
+  std::printf("machine: %s\n\n", smem::bench::machine_line(smem::bench::machine_facts()).c_str());
 
   Report report;
   report.header();
@@ -176,7 +135,8 @@ int main(int argc, char** argv)
         if (e.code() != smem::Errc::unsupported) {
           report.failed("(factory)", name(backend), name(guard), e.what());
         } else {
-          std::printf("%-22s %-10s %-9s unavailable here: %s\n", "(all)", name(backend), name(guard), e.what());
+          std::printf("%-22s %-10s %-9s unavailable here: %s\n", "(all)", name(backend), name(guard),
+                      e.what());
         }
         continue;
       }
@@ -187,7 +147,9 @@ int main(int argc, char** argv)
       const std::array runs{
           Run{"with_bytes", smem::bench::with_bytes_single},
           Run{"with_bytes 2 threads",
-              [](const smem::Options& o, const Budget& b) { return smem::bench::with_bytes_threads(o, 2, b); }},
+              [](const smem::Options& o, const Budget& b) {
+                return smem::bench::with_bytes_threads(o, 2, b);
+              }},
           Run{"create+close 32 B",
               [](const smem::Options& o, const Budget& b) { return smem::bench::create_close(o, 32, b); }},
       };
@@ -205,6 +167,7 @@ int main(int argc, char** argv)
   std::printf("\nlayout: %s for every row; '/ mprotect' is the row's median over the raw mprotect pair's.\n",
               name(smem::Layout::isolated));
   std::printf("done in %.1f s%s\n", elapsed.count(),
-              report.failures() > 0 ? (", " + std::to_string(report.failures()) + " row(s) failed").c_str() : "");
+              report.failures() > 0 ? (", " + std::to_string(report.failures()) + " row(s) failed").c_str()
+                                    : "");
   return report.failures() > 0 ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "cli/bench_command.hpp"
 #include "cli/doctor.hpp"
 #include "cli/run_command.hpp"
 #include "run/error.hpp"
@@ -85,6 +86,8 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
   CLI::App* run = add_run_command(app, run_args);
   DoctorArgs doctor_args;
   CLI::App* doctor = add_doctor_command(app, doctor_args);
+  BenchArgs bench_args;
+  CLI::App* bench = add_bench_command(app, bench_args);
   app.add_subcommand("help", "Show the help of a command: smem help run");
   // The command after `--` is the command's own business: split it off before CLI11 parses.
   std::vector<std::string> words(argv + 1, argv + argc);
@@ -127,6 +130,9 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
   }
   if (doctor->parsed()) {
     return run_doctor(doctor_args, inherited.core);
+  }
+  if (bench->parsed()) {
+    return run_bench(bench_args);
   }
   fmt::print("{}", app.help());
   return 0;
