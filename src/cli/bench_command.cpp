@@ -859,7 +859,7 @@ error, an unreadable --compare file, an unsupported strategy, or a scenario that
       ->type_name("FILE");
   bench
       ->add_option("--noise", args.noise_percent,
-                   "--compare: changes below PERCENT (plus the drift of the row's floor) are within noise")
+                   "In a comparison, changes below PERCENT (plus the drift of the row's floor) are within noise")
       ->check(CLI::Range(0.0, 1000.0))
       ->type_name("PERCENT")
       ->capture_default_str();

@@ -11,7 +11,7 @@ CLI::App* add_run_command(CLI::App& app, RunArgs& args)
 random:BYTES, random:BYTES:hex, random:BYTES:base64. `-s NAME` alone means NAME=prompt.
 
 Examples:
-  smem run -s db=prompt --fd 3=db -- psql "host=db passfile=/dev/fd/3"
+  smem run -s pass=cmd:'pass show db/pgpass' --fd 3=pass:memfd -- env PGPASSFILE=/dev/fd/3 psql -h db app
   smem run -s t=env:TOKEN --fd 3=t -- tool --token-file /dev/fd/3
   smem run -s key=cmd:'pass show api' -- curl -H @{key} https://example.com/
   smem run -s pw=file:pw.txt --trim --stdin pw -- docker login -u me --password-stdin
