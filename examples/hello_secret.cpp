@@ -24,9 +24,12 @@ namespace {
 const char* name(smem::Backend backend)
 {
   switch (backend) {
-  case smem::Backend::automatic: return "automatic";
-  case smem::Backend::secretmem: return "secretmem (memfd_secret: not even root can read it)";
-  case smem::Backend::mlock: return "mlock (locked in RAM, never swapped or dumped)";
+  case smem::Backend::automatic:
+    return "automatic";
+  case smem::Backend::secretmem:
+    return "secretmem (memfd_secret: not even root can read it)";
+  case smem::Backend::mlock:
+    return "mlock (locked in RAM, never swapped or dumped)";
   }
   return "?";
 }
@@ -34,10 +37,14 @@ const char* name(smem::Backend backend)
 const char* name(smem::Guard guard)
 {
   switch (guard) {
-  case smem::Guard::automatic: return "automatic";
-  case smem::Guard::pkey: return "pkey (readable by the accessing thread only)";
-  case smem::Guard::mprotect: return "mprotect (PROT_NONE while nobody reads it)";
-  case smem::Guard::none: return "none (always readable, never writable)";
+  case smem::Guard::automatic:
+    return "automatic";
+  case smem::Guard::pkey:
+    return "pkey (readable by the accessing thread only)";
+  case smem::Guard::mprotect:
+    return "mprotect (PROT_NONE while nobody reads it)";
+  case smem::Guard::none:
+    return "none (always readable, never writable)";
   }
   return "?";
 }
@@ -45,9 +52,12 @@ const char* name(smem::Guard guard)
 const char* name(smem::Layout layout)
 {
   switch (layout) {
-  case smem::Layout::automatic: return "automatic";
-  case smem::Layout::isolated: return "isolated (own pages between guard pages, canary checked at close)";
-  case smem::Layout::pooled: return "pooled (a slot in a shared locked arena)";
+  case smem::Layout::automatic:
+    return "automatic";
+  case smem::Layout::isolated:
+    return "isolated (own pages between guard pages, canary checked at close)";
+  case smem::Layout::pooled:
+    return "pooled (a slot in a shared locked arena)";
   }
   return "?";
 }
@@ -86,12 +96,13 @@ int main(int argc, char** argv)
 
     const bool from_stdin = !random && ::isatty(STDIN_FILENO) == 0;
     // read_from reads straight into protected memory: no heap or stack copy of the value.
-    smem::Secret secret = from_stdin ? factory.read_from(STDIN_FILENO, std::size_t{1} << 20)
-                                     : factory.create_random(32);
+    smem::Secret secret =
+        from_stdin ? factory.read_from(STDIN_FILENO, std::size_t{1} << 20) : factory.create_random(32);
     std::printf("\nsecret: %zu bytes from %s\n", secret.size(), from_stdin ? "standard input" : "the CSPRNG");
 
     // The bytes are readable only inside the callback; what it returns is all that leaves it.
-    const std::string print = secret.with_bytes([](std::span<const std::byte> bytes) { return fingerprint(bytes); });
+    const std::string print =
+        secret.with_bytes([](std::span<const std::byte> bytes) { return fingerprint(bytes); });
     const std::size_t newlines = secret.with_bytes([](std::span<const std::byte> bytes) {
       std::size_t count = 0;
       for (const std::byte b : bytes) {

@@ -858,8 +858,9 @@ error, an unreadable --compare file, an unsupported strategy, or a scenario that
                    "Compare with FILE from --save: Before, After, Change %, p-value, verdict")
       ->type_name("FILE");
   bench
-      ->add_option("--noise", args.noise_percent,
-                   "In a comparison, changes below PERCENT (plus the drift of the row's floor) are within noise")
+      ->add_option(
+          "--noise", args.noise_percent,
+          "In a comparison, changes below PERCENT (plus the drift of the row's floor) are within noise")
       ->check(CLI::Range(0.0, 1000.0))
       ->type_name("PERCENT")
       ->capture_default_str();

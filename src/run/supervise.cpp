@@ -1,9 +1,9 @@
 #include "run/supervise.hpp"
 
 #include <algorithm>
-#include <memory>
 #include <cerrno>
 #include <csignal>
+#include <memory>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -54,7 +54,8 @@ bool write_all(int fd, std::span<const std::byte> bytes) noexcept
 class Loop {
 public:
   explicit Loop(SuperviseSpec spec)
-      : m_spec(std::move(spec)), m_buffer(std::make_unique_for_overwrite<std::byte[]>(k_relay_buffer)), m_flush_at(m_spec.relays.size())
+      : m_spec(std::move(spec)), m_buffer(std::make_unique_for_overwrite<std::byte[]>(k_relay_buffer)),
+        m_flush_at(m_spec.relays.size())
   {
     if (m_spec.timeout) {
       m_term_at = Clock::now() + *m_spec.timeout;

@@ -36,8 +36,7 @@ struct Tally {
 };
 
 // One access by a racing reader; false once the secret is closed (or the access went wrong).
-template <class Access>
-bool record(Tally& tally, Access&& access)
+template <class Access> bool record(Tally& tally, Access&& access)
 {
   try {
     if (access()) {
@@ -62,7 +61,7 @@ void check_tally(const Tally& tally, long rounds, int readers)
   CHECK(tally.wrong_bytes.load() == 0);
   CHECK(tally.other_error.load() == 0);
   CHECK(tally.other_exception.load() == 0);
-  CHECK(tally.closed.load() == rounds * readers);  // every reader ended its round on Errc::closed
+  CHECK(tally.closed.load() == rounds * readers); // every reader ended its round on Errc::closed
   CHECK(tally.ok.load() > 0);
 }
 
@@ -87,7 +86,7 @@ TEST_SUITE("core/concurrency")
       int rounds;
     };
     const Case cases[] = {
-        {k_variants[0], 200},  // the default strategies get the most rounds
+        {k_variants[0], 200}, // the default strategies get the most rounds
         {k_variants[1], 50},
         {k_variants[2], 50},
         {k_variants[3], 50},
@@ -103,27 +102,27 @@ TEST_SUITE("core/concurrency")
         std::atomic<bool> stop{false};
         long target = 0;
         Tally tally;
-        std::barrier sync(k_readers + 2);  // readers, the closer, this thread
+        std::barrier sync(k_readers + 2); // readers, the closer, this thread
 
         std::vector<std::thread> threads;
         for (int t = 0; t < k_readers; ++t) {
           threads.emplace_back([&] {
             for (int round = 0; round < c.rounds; ++round) {
-              sync.arrive_and_wait();  // round start: `secret` is set
+              sync.arrive_and_wait(); // round start: `secret` is set
               const Secret& s = *secret;
               unsigned n = 0;
               while (record(tally, [&] {
                 return s.with_bytes([&](std::span<const std::byte> b) {
                   if (++n % 4 == 0) {
-                    std::this_thread::yield();  // stay inside the access while close() begins
+                    std::this_thread::yield(); // stay inside the access while close() begins
                   }
                   return same_bytes(b, content);
                 });
               })) {
                 accesses_this_round.fetch_add(1, std::memory_order_release);
-                std::this_thread::yield();  // 17 threads on few cores: let the closer run soon
+                std::this_thread::yield(); // 17 threads on few cores: let the closer run soon
               }
-              sync.arrive_and_wait();  // round end
+              sync.arrive_and_wait(); // round end
             }
           });
         }
@@ -141,7 +140,7 @@ TEST_SUITE("core/concurrency")
         for (int round = 0; round < c.rounds; ++round) {
           secret.emplace(make_secret(factory, content));
           accesses_this_round = 0;
-          target = round * 7 % 160;  // close after 0..159 completed accesses: early, middle and late
+          target = round * 7 % 160; // close after 0..159 completed accesses: early, middle and late
           sync.arrive_and_wait();
           sync.arrive_and_wait();
           CHECK(secret->is_closed());
@@ -347,7 +346,7 @@ TEST_SUITE("core/concurrency")
                 other_error.fetch_add(1);
               }
               if (!s.is_closed()) {
-                other_error.fetch_add(1);  // Errc::closed while not closed
+                other_error.fetch_add(1); // Errc::closed while not closed
               }
               break;
             }
@@ -402,7 +401,8 @@ TEST_SUITE("core/concurrency")
               std::this_thread::yield();
             }
             intact_after_close_began = same_bytes(s, content);
-            new_access_during_close = error_code_of([&] { secret.with_bytes([](std::span<const std::byte>) {}); });
+            new_access_during_close =
+                error_code_of([&] { secret.with_bytes([](std::span<const std::byte>) {}); });
             callback_finished = true;
           });
         });
@@ -435,7 +435,7 @@ TEST_SUITE("core/concurrency")
         for (int t = 0; t < threads_count; ++t) {
           threads.emplace_back([&] {
             secret.with_bytes([&](std::span<const std::byte> s) {
-              all_inside.arrive_and_wait();  // every thread is inside at once
+              all_inside.arrive_and_wait(); // every thread is inside at once
               if (same_bytes(s, content)) {
                 intact.fetch_add(1);
               }
@@ -467,14 +467,16 @@ TEST_SUITE("core/concurrency")
         start.arrive_and_wait();
         std::vector<Secret> mine;
         for (int i = 0; i < k_per_thread; ++i) {
-          const std::vector<std::byte> content = pattern(16 + static_cast<std::size_t>(i) * 13, static_cast<unsigned>(t));
+          const std::vector<std::byte> content =
+              pattern(16 + static_cast<std::size_t>(i) * 13, static_cast<unsigned>(t));
           mine.push_back(make_secret(factory, content));
           if (!holds(mine.back(), content)) {
             wrong.fetch_add(1);
           }
         }
         for (int i = 0; i < k_per_thread; ++i) {
-          const std::vector<std::byte> content = pattern(16 + static_cast<std::size_t>(i) * 13, static_cast<unsigned>(t));
+          const std::vector<std::byte> content =
+              pattern(16 + static_cast<std::size_t>(i) * 13, static_cast<unsigned>(t));
           if (!holds(mine[static_cast<std::size_t>(i)], content)) {
             wrong.fetch_add(1);
           }

@@ -6,10 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstddef>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <csignal>
 #include <poll.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -47,7 +47,7 @@ Secret read_through_pipe(const SecretFactory& factory, std::span<const std::byte
   } catch (const Error& e) {
     failure.emplace(e);
   }
-  p.read.reset();  // a writer still blocked on a full pipe gets EPIPE and ends
+  p.read.reset(); // a writer still blocked on a full pipe gets EPIPE and ends
   writer.join();
   if (failure) {
     throw *failure;
@@ -65,7 +65,8 @@ TEST_SUITE("core/factory")
       SUBCASE(v.name)
       {
         const SecretFactory factory = factory_for(v);
-        for (const std::size_t size : {std::size_t{1}, std::size_t{32}, std::size_t{4080}, std::size_t{10000}}) {
+        for (const std::size_t size :
+             {std::size_t{1}, std::size_t{32}, std::size_t{4080}, std::size_t{10000}}) {
           CAPTURE(size);
           const std::vector<std::byte> expected = pattern(size);
           std::vector<std::byte> source = expected;
@@ -113,9 +114,12 @@ TEST_SUITE("core/factory")
       int error;
     };
     const Step steps[] = {
-        {Call::mmap, "mmap", ENOMEM},         {Call::mprotect, "mprotect", ENOMEM},
-        {Call::mlock, "mlock", EPERM},        {Call::madvise, "madvise", EINVAL},
-        {Call::memfd_secret, "memfd_secret", EMFILE}, {Call::ftruncate, "ftruncate", ENOSPC},
+        {Call::mmap, "mmap", ENOMEM},
+        {Call::mprotect, "mprotect", ENOMEM},
+        {Call::mlock, "mlock", EPERM},
+        {Call::madvise, "madvise", EINVAL},
+        {Call::memfd_secret, "memfd_secret", EMFILE},
+        {Call::ftruncate, "ftruncate", ENOSPC},
     };
     for (const Variant& v : k_variants) {
       SUBCASE(v.name)
@@ -131,13 +135,13 @@ TEST_SUITE("core/factory")
             Secret s = factory.create(warm);
           }
           const std::vector<std::byte> content = pattern(size, 7);
-          std::vector<std::byte> source(size);  // allocated once: malloc may mmap a large buffer
+          std::vector<std::byte> source(size); // allocated once: malloc may mmap a large buffer
           const std::size_t maps_before = mapping_count();
           const std::size_t fds_before = fd_count();
           const std::size_t registered_before = detail::registry_count();
           for (const Step& step : steps) {
             CAPTURE(step.name);
-            bool exhausted = false;  // every failure point of this call was tried
+            bool exhausted = false; // every failure point of this call was tried
             for (int skip = 0; skip < 32 && !exhausted; ++skip) {
               CAPTURE(skip);
               std::copy(content.begin(), content.end(), source.begin());
@@ -194,9 +198,8 @@ TEST_SUITE("core/factory")
       SUBCASE(v.name)
       {
         const SecretFactory factory = factory_for(v);
-        for (const std::size_t size :
-             {std::size_t{0}, std::size_t{1}, std::size_t{4079}, std::size_t{4080}, std::size_t{4081},
-              std::size_t{200000}}) {
+        for (const std::size_t size : {std::size_t{0}, std::size_t{1}, std::size_t{4079}, std::size_t{4080},
+                                       std::size_t{4081}, std::size_t{200000}}) {
           CAPTURE(size);
           const std::vector<std::byte> content = pattern(size, 3);
           const Secret secret = read_through_pipe(factory, content, 1 << 20);
@@ -230,7 +233,7 @@ TEST_SUITE("core/factory")
     Pipe p = make_pipe(O_CLOEXEC | O_NONBLOCK);
     // The writer hands over one chunk at a time and waits until the reader has drained it, so the
     // reader keeps finding the pipe empty (EAGAIN) between chunks.
-    REQUIRE(::fcntl(p.write.get(), F_SETFL, 0) == 0);  // the write end blocks
+    REQUIRE(::fcntl(p.write.get(), F_SETFL, 0) == 0); // the write end blocks
     std::atomic<bool> reader_done{false};
     std::thread writer([&] {
       constexpr std::size_t k_chunk = 4096;
@@ -281,7 +284,8 @@ TEST_SUITE("core/factory")
           for (long spins = 0; spins < 10'000'000; ++spins) {
             const std::string stat = read_text_file(stat_path.c_str());
             const std::size_t close_paren = stat.rfind(')');
-            if (close_paren != std::string::npos && close_paren + 2 < stat.size() && stat[close_paren + 2] == 'S') {
+            if (close_paren != std::string::npos && close_paren + 2 < stat.size() &&
+                stat[close_paren + 2] == 'S') {
               break;
             }
             std::this_thread::yield();
@@ -294,7 +298,8 @@ TEST_SUITE("core/factory")
           p.write.reset();
         });
         std::optional<Secret> secret;
-        const std::optional<Errc> code = error_code_of([&] { secret.emplace(factory.read_from(p.read.get(), 4096)); });
+        const std::optional<Errc> code =
+            error_code_of([&] { secret.emplace(factory.read_from(p.read.get(), 4096)); });
         interrupter.join();
         ::sigaction(SIGUSR1, &previous, nullptr);
         CHECK(interruptions.load() == 1);
@@ -336,7 +341,7 @@ TEST_SUITE("core/factory")
     SUBCASE("leaves nothing behind")
     {
       const std::vector<std::byte> content = pattern(100000, 6);
-      (void)error_code_of([&] { (void)read_through_pipe(factory, content, 50000); });  // warm up
+      (void)error_code_of([&] { (void)read_through_pipe(factory, content, 50000); }); // warm up
       const std::size_t maps_before = mapping_count();
       const std::size_t registered_before = detail::registry_count();
       SysSpy spy;
@@ -424,7 +429,7 @@ TEST_SUITE("core/factory")
   TEST_CASE("a copied factory makes secrets with the same strategies")
   {
     const SecretFactory original(Options{.backend = Backend::mlock, .guard = Guard::none});
-    const SecretFactory copy = original;  // NOLINT(performance-unnecessary-copy-initialization)
+    const SecretFactory copy = original; // NOLINT(performance-unnecessary-copy-initialization)
     CHECK(copy.options().backend == Backend::mlock);
     CHECK(copy.options().guard == Guard::none);
     const std::vector<std::byte> content = pattern(40);
@@ -440,7 +445,8 @@ TEST_SUITE("core/factory")
     if (std::getenv("SMEM_TEST_IN_SECCOMP_CHILD") != nullptr) {
       CHECK_FALSE(detail::secretmem_available());
       CHECK(SecretFactory().options().backend == Backend::mlock);
-      CHECK(error_code_of([] { SecretFactory f(Options{.backend = Backend::secretmem}); }) == Errc::unsupported);
+      CHECK(error_code_of([] { SecretFactory f(Options{.backend = Backend::secretmem}); }) ==
+            Errc::unsupported);
       const std::vector<std::byte> content = pattern(50);
       std::vector<std::byte> source = content;
       CHECK(holds(SecretFactory().create(source), content));
@@ -454,15 +460,16 @@ TEST_SUITE("core/factory")
           BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
       };
       sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
-      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+      if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+          ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
         return 2;
       }
       ::setenv("SMEM_TEST_IN_SECCOMP_CHILD", "1", 1);
-      ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the child's doctest report ends up in ChildResult::err
-      const char* argv[] = {
-          "smem_tests",
-          "--test-case=where seccomp blocks memfd_secret automatic falls back to mlock and secretmem is unsupported",
-          "--no-version", "--no-intro", nullptr};
+      ::dup2(STDERR_FILENO, STDOUT_FILENO); // the child's doctest report ends up in ChildResult::err
+      const char* argv[] = {"smem_tests",
+                            "--test-case=where seccomp blocks memfd_secret automatic falls back to mlock and "
+                            "secretmem is unsupported",
+                            "--no-version", "--no-intro", nullptr};
       ::execv("/proc/self/exe", const_cast<char* const*>(argv));
       return 3;
     });

@@ -46,7 +46,7 @@ TEST_SUITE("core/fork")
           if (secret.size() != 200) {
             return 4;
           }
-          secret.close();  // must not touch memory the child does not own
+          secret.close(); // must not touch memory the child does not own
           return secret.is_closed() ? 0 : 5;
         });
         INFO(describe(r));
@@ -72,7 +72,7 @@ TEST_SUITE("core/fork")
         for (int i = 0; i < 8; ++i) {
           parents.push_back(make_secret(factory, content));
         }
-        parents.erase(parents.begin() + 2);  // and a hole the child might be tempted to reuse
+        parents.erase(parents.begin() + 2); // and a hole the child might be tempted to reuse
         const ChildResult r = run_in_child([&] {
           const std::vector<std::byte> mine = pattern(100, 11);
           std::vector<Secret> children;
@@ -82,7 +82,7 @@ TEST_SUITE("core/fork")
               return 1;
             }
           }
-          children.clear();  // wipes
+          children.clear(); // wipes
           return 0;
         });
         INFO(describe(r));

@@ -20,7 +20,10 @@ Secret make_secret(const SecretFactory& factory, std::span<const std::byte> cont
 }
 
 constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b) { return b == Backend::secretmem ? "secretmem" : "mlock"; }
+const char* name_of(Backend b)
+{
+  return b == Backend::secretmem ? "secretmem" : "mlock";
+}
 
 } // namespace
 
@@ -152,8 +155,9 @@ TEST_SUITE("core/guard")
           SysSpy spy;
           spy.fail({.call = Call::mprotect, .error = ENOMEM, .prot = PROT_READ});
           bool called = false;
-          CHECK(error_code_of([&] { secret.with_bytes([&](std::span<const std::byte>) { called = true; }); }) ==
-                Errc::out_of_memory);
+          CHECK(error_code_of([&] {
+                  secret.with_bytes([&](std::span<const std::byte>) { called = true; });
+                }) == Errc::out_of_memory);
           CHECK_FALSE(called);
           CHECK(protection_of(g.pages) == "---");
           Reader reader = secret.reader();
@@ -199,7 +203,8 @@ TEST_SUITE("core/guard")
           {
             SysSpy spy;
             spy.fail({.call = Call::mprotect, .error = ENOMEM, .prot = PROT_READ});
-            if (error_code_of([&] { secret.with_bytes([](std::span<const std::byte>) {}); }) != Errc::out_of_memory) {
+            if (error_code_of([&] { secret.with_bytes([](std::span<const std::byte>) {}); }) !=
+                Errc::out_of_memory) {
               return 1;
             }
           }
@@ -240,8 +245,8 @@ TEST_SUITE("core/guard")
             detail::ReadAccess a(core.get());
             CHECK(same_bytes(a.bytes(), content));
           }
-          CHECK(spy.mprotect_calls(PROT_READ) == 0);  // already open: no reopening
-          CHECK(spy.mprotect_calls(PROT_NONE) == 1);  // the last reader out retried
+          CHECK(spy.mprotect_calls(PROT_READ) == 0); // already open: no reopening
+          CHECK(spy.mprotect_calls(PROT_NONE) == 1); // the last reader out retried
         }
         CHECK(core->state() == 0);
         CHECK(protection_of(g.pages) == "---");

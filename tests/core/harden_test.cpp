@@ -23,7 +23,10 @@ Secret make_secret(const SecretFactory& factory, std::span<const std::byte> cont
 
 constexpr int k_own_handler_exit = 42;
 
-void own_segv_handler(int) { ::_exit(k_own_handler_exit); }
+void own_segv_handler(int)
+{
+  ::_exit(k_own_handler_exit);
+}
 
 } // namespace
 
@@ -45,7 +48,7 @@ TEST_SUITE("core/harden")
       if (::getrlimit(RLIMIT_CORE, &core) != 0 || core.rlim_cur != 0) {
         return 3;
       }
-      harden_process();  // a second call is harmless
+      harden_process(); // a second call is harmless
       return 0;
     });
     INFO(describe(r));

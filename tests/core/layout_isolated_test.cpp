@@ -42,8 +42,8 @@ TEST_SUITE("core/layout_isolated")
           const Secret secret = make_secret(factory, content);
           bool canary_in_place = false;
           const Geometry g = secret.with_bytes([&](std::span<const std::byte> s) {
-            canary_in_place = std::memcmp(s.data() - detail::k_canary_size, detail::canary(),
-                                          detail::k_canary_size) == 0;
+            canary_in_place =
+                std::memcmp(s.data() - detail::k_canary_size, detail::canary(), detail::k_canary_size) == 0;
             return geometry_of(s);
           });
           CHECK(canary_in_place);
@@ -147,7 +147,7 @@ TEST_SUITE("core/layout_isolated")
   TEST_CASE("a secret larger than the layout's limit is refused with Errc::too_large before any system call")
   {
     const std::size_t limit = detail::isolated_layout().max_size();
-    CHECK(limit >= std::size_t{1} << 20);  // the CLI's default --max-size must fit
+    CHECK(limit >= std::size_t{1} << 20); // the CLI's default --max-size must fit
     const SecretFactory factory;
     SysSpy spy;
     CHECK(error_code_of([&] { (void)factory.create_random(limit + 1); }) == Errc::too_large);

@@ -16,12 +16,16 @@ using namespace smem::test;
 namespace {
 
 constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b) { return b == Backend::secretmem ? "secretmem" : "mlock"; }
+const char* name_of(Backend b)
+{
+  return b == Backend::secretmem ? "secretmem" : "mlock";
+}
 
 // Whether `message` tells the user every documented way to raise the limit.
 bool names_the_fixes(const std::string& message)
 {
-  return message.find("ulimit -l") != std::string::npos && message.find("LimitMEMLOCK") != std::string::npos &&
+  return message.find("ulimit -l") != std::string::npos &&
+         message.find("LimitMEMLOCK") != std::string::npos &&
          message.find("--ulimit memlock") != std::string::npos;
 }
 
@@ -136,9 +140,9 @@ TEST_SUITE("core/memlock")
         CHECK(r.exited_with(0));
         const std::size_t mark = r.err.find("--mark--");
         REQUIRE(mark != std::string::npos);
-        CHECK(mark > 0);                                  // the first refusal warned
-        CHECK(r.err.substr(mark) == "--mark--");          // the second did not
-        CHECK(r.err.find("ulimit -l") != std::string::npos);  // and the warning says how to fix it
+        CHECK(mark > 0);                                     // the first refusal warned
+        CHECK(r.err.substr(mark) == "--mark--");             // the second did not
+        CHECK(r.err.find("ulimit -l") != std::string::npos); // and the warning says how to fix it
       }
     }
   }
@@ -157,7 +161,7 @@ TEST_SUITE("core/memlock")
       if (limit.rlim_cur != 128 * 1024 || limit.rlim_max != 128 * 1024) {
         return 2;
       }
-      return detail::raise_memlock_soft_limit() ? 3 : 0;  // nothing left to raise
+      return detail::raise_memlock_soft_limit() ? 3 : 0; // nothing left to raise
     });
     INFO(describe(r));
     CHECK(r.exited_with(0));
@@ -223,10 +227,10 @@ TEST_SUITE("core/memlock")
             }
             const std::string message = e.what();
             // The limit, and the request (the secret's size or the pages it needs).
-            const bool numbers = message.find("65536") != std::string::npos &&
-                                 (message.find("1048576") != std::string::npos ||
-                                  message.find(std::to_string(detail::round_to_pages((1 << 20) + 16))) !=
-                                      std::string::npos);
+            const bool numbers =
+                message.find("65536") != std::string::npos &&
+                (message.find("1048576") != std::string::npos ||
+                 message.find(std::to_string(detail::round_to_pages((1 << 20) + 16))) != std::string::npos);
             if (!numbers) {
               return k_message_lacks_numbers;
             }

@@ -70,7 +70,8 @@ TEST_SUITE("core/secret")
     const std::vector<std::byte> content = pattern(48);
     const Secret secret = make_secret(factory, content);
 
-    const int n = secret.with_bytes([](std::span<const std::byte> s) { return static_cast<int>(s.size()) + 1; });
+    const int n =
+        secret.with_bytes([](std::span<const std::byte> s) { return static_cast<int>(s.size()) + 1; });
     CHECK(n == 49);
 
     const std::string text =
@@ -210,7 +211,7 @@ TEST_SUITE("core/secret")
     Secret a = make_secret(factory, content);
     Secret b = std::move(a);
     CHECK(holds(b, content));
-    CHECK(a.is_closed());  // NOLINT(bugprone-use-after-move): the point of the test
+    CHECK(a.is_closed()); // NOLINT(bugprone-use-after-move): the point of the test
     CHECK(error_code_of([&] { a.with_bytes([](std::span<const std::byte>) {}); }) == Errc::closed);
     Reader moved_reader = a.reader();
     std::byte buffer[4];
@@ -247,7 +248,7 @@ TEST_SUITE("core/secret")
           bool intact = false;
           secret.with_bytes([&](std::span<const std::byte> s) {
             code = error_code_of([&] { secret.close(); });
-            intact = same_bytes(s, content);  // the failed close left the bytes alone
+            intact = same_bytes(s, content); // the failed close left the bytes alone
           });
           CHECK(code == Errc::would_deadlock);
           CHECK(intact);
@@ -258,7 +259,8 @@ TEST_SUITE("core/secret")
           std::optional<Errc> code;
           secret.with_bytes([&](std::span<const std::byte>) {
             other.with_bytes([&](std::span<const std::byte>) {
-              secret.with_bytes([&](std::span<const std::byte>) { code = error_code_of([&] { secret.close(); }); });
+              secret.with_bytes(
+                  [&](std::span<const std::byte>) { code = error_code_of([&] { secret.close(); }); });
             });
           });
           CHECK(code == Errc::would_deadlock);
@@ -267,7 +269,8 @@ TEST_SUITE("core/secret")
         {
           std::optional<Errc> code;
           secret.with_bytes([&](std::span<const std::byte>) {
-            other.with_bytes([&](std::span<const std::byte>) { code = error_code_of([&] { secret.close(); }); });
+            other.with_bytes(
+                [&](std::span<const std::byte>) { code = error_code_of([&] { secret.close(); }); });
           });
           CHECK(code == Errc::would_deadlock);
         }

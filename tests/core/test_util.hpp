@@ -27,8 +27,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <filesystem>
+#include <grp.h>
 #include <memory>
 #include <optional>
 #include <span>
@@ -42,63 +42,76 @@
 #include <vector>
 
 namespace doctest {
-template <>
-struct StringMaker<smem::Errc> {
+template <> struct StringMaker<smem::Errc> {
   static String convert(smem::Errc code)
   {
     switch (code) {
-    case smem::Errc::closed: return "Errc::closed";
-    case smem::Errc::would_deadlock: return "Errc::would_deadlock";
-    case smem::Errc::memlock_limit: return "Errc::memlock_limit";
-    case smem::Errc::out_of_memory: return "Errc::out_of_memory";
-    case smem::Errc::too_large: return "Errc::too_large";
-    case smem::Errc::io: return "Errc::io";
-    case smem::Errc::unsupported: return "Errc::unsupported";
-    case smem::Errc::invalid_argument: return "Errc::invalid_argument";
+    case smem::Errc::closed:
+      return "Errc::closed";
+    case smem::Errc::would_deadlock:
+      return "Errc::would_deadlock";
+    case smem::Errc::memlock_limit:
+      return "Errc::memlock_limit";
+    case smem::Errc::out_of_memory:
+      return "Errc::out_of_memory";
+    case smem::Errc::too_large:
+      return "Errc::too_large";
+    case smem::Errc::io:
+      return "Errc::io";
+    case smem::Errc::unsupported:
+      return "Errc::unsupported";
+    case smem::Errc::invalid_argument:
+      return "Errc::invalid_argument";
     }
     return "Errc::<unknown>";
   }
 };
-template <>
-struct StringMaker<std::optional<smem::Errc>> {
+template <> struct StringMaker<std::optional<smem::Errc>> {
   static String convert(const std::optional<smem::Errc>& code)
   {
     return code ? StringMaker<smem::Errc>::convert(*code) : String("no smem::Error thrown");
   }
 };
-template <>
-struct StringMaker<smem::Backend> {
+template <> struct StringMaker<smem::Backend> {
   static String convert(smem::Backend b)
   {
     switch (b) {
-    case smem::Backend::automatic: return "Backend::automatic";
-    case smem::Backend::secretmem: return "Backend::secretmem";
-    case smem::Backend::mlock: return "Backend::mlock";
+    case smem::Backend::automatic:
+      return "Backend::automatic";
+    case smem::Backend::secretmem:
+      return "Backend::secretmem";
+    case smem::Backend::mlock:
+      return "Backend::mlock";
     }
     return "Backend::<unknown>";
   }
 };
-template <>
-struct StringMaker<smem::Guard> {
+template <> struct StringMaker<smem::Guard> {
   static String convert(smem::Guard g)
   {
     switch (g) {
-    case smem::Guard::automatic: return "Guard::automatic";
-    case smem::Guard::pkey: return "Guard::pkey";
-    case smem::Guard::mprotect: return "Guard::mprotect";
-    case smem::Guard::none: return "Guard::none";
+    case smem::Guard::automatic:
+      return "Guard::automatic";
+    case smem::Guard::pkey:
+      return "Guard::pkey";
+    case smem::Guard::mprotect:
+      return "Guard::mprotect";
+    case smem::Guard::none:
+      return "Guard::none";
     }
     return "Guard::<unknown>";
   }
 };
-template <>
-struct StringMaker<smem::Layout> {
+template <> struct StringMaker<smem::Layout> {
   static String convert(smem::Layout l)
   {
     switch (l) {
-    case smem::Layout::automatic: return "Layout::automatic";
-    case smem::Layout::isolated: return "Layout::isolated";
-    case smem::Layout::pooled: return "Layout::pooled";
+    case smem::Layout::automatic:
+      return "Layout::automatic";
+    case smem::Layout::isolated:
+      return "Layout::isolated";
+    case smem::Layout::pooled:
+      return "Layout::pooled";
     }
     return "Layout::<unknown>";
   }
@@ -162,8 +175,7 @@ inline bool same_bytes(std::span<const std::byte> a, std::span<const std::byte> 
 }
 
 // The smem::Errc that `f` throws, or nullopt if it returns normally. Other exceptions propagate.
-template <class F>
-std::optional<Errc> error_code_of(F&& f)
+template <class F> std::optional<Errc> error_code_of(F&& f)
 {
   try {
     std::forward<F>(f)();
@@ -174,8 +186,7 @@ std::optional<Errc> error_code_of(F&& f)
 }
 
 // The smem::Error message `f` throws ("" if none).
-template <class F>
-std::string error_message_of(F&& f)
+template <class F> std::string error_message_of(F&& f)
 {
   try {
     std::forward<F>(f)();
@@ -209,7 +220,8 @@ inline constexpr Variant k_variants[] = {
 
 inline SecretFactory factory_for(const Variant& v, LockFailure lf = LockFailure::fail)
 {
-  return SecretFactory(Options{.backend = v.backend, .guard = v.guard, .layout = Layout::isolated, .lock_failure = lf});
+  return SecretFactory(
+      Options{.backend = v.backend, .guard = v.guard, .layout = Layout::isolated, .lock_failure = lf});
 }
 
 // Where an isolated secret lives, computed from the span a callback receives (the layout is
@@ -217,7 +229,7 @@ inline SecretFactory factory_for(const Variant& v, LockFailure lf = LockFailure:
 struct Geometry {
   const std::byte* data = nullptr;
   std::size_t size = 0;
-  std::byte* pages = nullptr;  // the page range a guard protects (canary and data)
+  std::byte* pages = nullptr; // the page range a guard protects (canary and data)
   std::size_t pages_length = 0;
 };
 
@@ -256,8 +268,14 @@ inline std::shared_ptr<detail::SecretCore> make_core(Backend backend, Guard guar
   return std::make_shared<detail::SecretCore>(strategies, pending);
 }
 
-inline std::uint32_t readers_of(std::uint32_t state) { return state & detail::SecretCore::k_readers_mask; }
-inline bool has(std::uint32_t state, std::uint32_t bit) { return (state & bit) != 0; }
+inline std::uint32_t readers_of(std::uint32_t state)
+{
+  return state & detail::SecretCore::k_readers_mask;
+}
+inline bool has(std::uint32_t state, std::uint32_t bit)
+{
+  return (state & bit) != 0;
+}
 
 // ---------------------------------------------------------------------------------------------
 // /proc inspection
@@ -286,7 +304,7 @@ struct MapsEntry {
   std::uintptr_t start = 0;
   std::uintptr_t end = 0;
   std::string perms;
-  std::string vm_flags;  // from smaps; empty when read from maps
+  std::string vm_flags; // from smaps; empty when read from maps
 };
 
 inline std::vector<MapsEntry> read_maps(const char* path)
@@ -298,7 +316,8 @@ inline std::vector<MapsEntry> read_maps(const char* path)
     unsigned long start = 0;
     unsigned long end = 0;
     char perms[8] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &start, &end, perms) == 3 && line.find('-') < line.find(' ')) {
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &start, &end, perms) == 3 &&
+        line.find('-') < line.find(' ')) {
       entries.push_back(MapsEntry{start, end, perms, {}});
     } else if (line.rfind("VmFlags:", 0) == 0 && !entries.empty()) {
       entries.back().vm_flags = line.substr(8) + " ";
@@ -308,7 +327,10 @@ inline std::vector<MapsEntry> read_maps(const char* path)
 }
 
 // How many mappings this process has (0 where sanitizer mappings make the count drift).
-inline std::size_t mapping_count() { return k_mapping_count_reliable ? read_maps("/proc/self/maps").size() : 0; }
+inline std::size_t mapping_count()
+{
+  return k_mapping_count_reliable ? read_maps("/proc/self/maps").size() : 0;
+}
 
 // How many file descriptors this process has open.
 inline std::size_t fd_count()
@@ -322,7 +344,7 @@ inline std::size_t fd_count()
     }
     ::closedir(dir);
   }
-  return n - 1;  // the directory stream's own descriptor
+  return n - 1; // the directory stream's own descriptor
 }
 
 inline std::optional<MapsEntry> mapping_at(const void* address, const char* path = "/proc/self/maps")
@@ -451,10 +473,14 @@ public:
   int mprotect_calls(int prot) const
   {
     switch (prot) {
-    case PROT_NONE: return state().prot_none.load();
-    case PROT_READ: return state().prot_read.load();
-    case PROT_READ | PROT_WRITE: return state().prot_rw.load();
-    default: return -1;
+    case PROT_NONE:
+      return state().prot_none.load();
+    case PROT_READ:
+      return state().prot_read.load();
+    case PROT_READ | PROT_WRITE:
+      return state().prot_rw.load();
+    default:
+      return -1;
     }
   }
   // Only mprotect calls overlapping [address, address + length) count in mprotect_calls().
@@ -594,13 +620,13 @@ private:
 // their default action (sanitizers and doctest install handlers), and an alarm ends a child that
 // hangs, so a hang shows up as SIGALRM instead of blocking the suite.
 
-inline constexpr int k_child_threw = 120;      // body threw an exception
-inline constexpr int k_child_no_fault = 121;   // the bad access did not fault
+inline constexpr int k_child_threw = 120;    // body threw an exception
+inline constexpr int k_child_no_fault = 121; // the bad access did not fault
 inline constexpr unsigned k_child_alarm_seconds = 30;
 
 struct ChildResult {
   int status = -1;
-  std::string err;  // the child's stderr
+  std::string err; // the child's stderr
 
   [[nodiscard]] bool exited_with(int code) const { return WIFEXITED(status) && WEXITSTATUS(status) == code; }
   [[nodiscard]] bool killed_by(int sig) const { return WIFSIGNALED(status) && WTERMSIG(status) == sig; }
@@ -612,8 +638,8 @@ inline std::string describe(const ChildResult& r)
     return "child exited with status " + std::to_string(WEXITSTATUS(r.status));
   }
   if (WIFSIGNALED(r.status)) {
-    return "child killed by signal " + std::to_string(WTERMSIG(r.status)) + " (" + ::strsignal(WTERMSIG(r.status)) +
-           ")";
+    return "child killed by signal " + std::to_string(WTERMSIG(r.status)) + " (" +
+           ::strsignal(WTERMSIG(r.status)) + ")";
   }
   return "child status " + std::to_string(r.status);
 }
@@ -631,8 +657,7 @@ inline void reset_fatal_signals() noexcept
   ::sigprocmask(SIG_UNBLOCK, &all, nullptr);
 }
 
-template <class F>
-ChildResult run_in_child(F&& body)
+template <class F> ChildResult run_in_child(F&& body)
 {
   int fds[2];
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);

@@ -16,7 +16,8 @@ int main()
     std::memcpy(source.data(), k_text, source.size());
 
     smem::Secret secret = factory.create(source);
-    const bool source_wiped = std::all_of(source.begin(), source.end(), [](std::byte b) { return b == std::byte{0}; });
+    const bool source_wiped =
+        std::all_of(source.begin(), source.end(), [](std::byte b) { return b == std::byte{0}; });
     const bool same = secret.with_bytes([&](std::span<const std::byte> bytes) {
       return bytes.size() == sizeof k_text - 1 && std::memcmp(bytes.data(), k_text, bytes.size()) == 0;
     });
