@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include "bench/scenarios.hpp"
 #include "cli/bench_command.hpp"
 #include "cli/doctor.hpp"
 #include "cli/run_command.hpp"
@@ -23,40 +24,12 @@ namespace {
 // SPEC 1.1: 125 means smem itself failed.
 constexpr int k_exit_failure = 125;
 
-const char* name(Backend b)
-{
-  switch (b) {
-  case Backend::automatic:
-    return "automatic";
-  case Backend::secretmem:
-    return "secretmem";
-  case Backend::mlock:
-    return "mlock";
-  }
-  return "?";
-}
-
-const char* name(Guard g)
-{
-  switch (g) {
-  case Guard::automatic:
-    return "automatic";
-  case Guard::pkey:
-    return "pkey";
-  case Guard::mprotect:
-    return "mprotect";
-  case Guard::none:
-    return "none";
-  }
-  return "?";
-}
-
 void print_version()
 {
   const SecretFactory factory;
   const Options o = factory.options();
   fmt::print("smem {}\nlibsodium {}\nbackend {}, guard {}\n", SMEM_VERSION, sodium_version_string(),
-             name(o.backend), name(o.guard));
+             bench::name(o.backend), bench::name(o.guard));
 }
 
 // What smem found at start, before hardening changed it, to give back to the command.

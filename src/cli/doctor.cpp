@@ -1,5 +1,7 @@
 #include "cli/doctor.hpp"
 
+#include "bench/scenarios.hpp"
+
 #include <smem/smem.hpp>
 
 #include <fmt/core.h>
@@ -86,19 +88,6 @@ Facts gather(const rlimit& core)
   return f;
 }
 
-const char* backend_name(Backend b)
-{
-  return b == Backend::secretmem ? "secretmem" : "mlock";
-}
-const char* guard_name(Guard g)
-{
-  return g == Guard::pkey ? "pkey" : g == Guard::mprotect ? "mprotect" : "none";
-}
-const char* layout_name(Layout l)
-{
-  return l == Layout::pooled ? "pooled" : "isolated";
-}
-
 std::string limit_text(long long bytes)
 {
   if (bytes < 0) {
@@ -119,7 +108,7 @@ void print_json(const Facts& f)
       "{{\"backend\": \"{}\", \"guard\": \"{}\", \"layout\": \"{}\", \"memfd_secret\": {}, \"pkeys\": {}, "
       "\"memlock_soft\": {}, \"memlock_hard\": {}, \"secrets_32b_capacity\": {}, \"core_dumps\": {}, "
       "\"ptrace_scope\": {}}}\n",
-      backend_name(f.chosen.backend), guard_name(f.chosen.guard), layout_name(f.chosen.layout),
+      bench::name(f.chosen.backend), bench::name(f.chosen.guard), bench::name(f.chosen.layout),
       f.memfd_secret, f.pkeys, f.memlock_soft, f.memlock_hard, f.capacity_32b, f.core_dumps,
       f.ptrace_scope ? std::to_string(*f.ptrace_scope) : std::string("null"));
 }
@@ -153,8 +142,8 @@ void print_text(const Facts& f)
            ? "same-user processes cannot attach to smem (it is non-dumpable as well)"
            : "smem is non-dumpable, so same-user processes cannot attach; set kernel.yama.ptrace_scope=1 "
              "to protect your other programs too");
-  fmt::print("\nsmem run uses backend {}, guard {}, layout {}: {}; {}.\n", backend_name(f.chosen.backend),
-             guard_name(f.chosen.guard), layout_name(f.chosen.layout),
+  fmt::print("\nsmem run uses backend {}, guard {}, layout {}: {}; {}.\n", bench::name(f.chosen.backend),
+             bench::name(f.chosen.guard), bench::name(f.chosen.layout),
              f.memfd_secret ? "memfd_secret works here" : "memfd_secret is unavailable, so mlock",
              f.pkeys ? "protection keys exist but this build does not use them yet, so mprotect"
                      : "no protection keys, so mprotect");
