@@ -12,6 +12,7 @@ target_sources(smem_tests PRIVATE
   ${SMEM_TESTS_DIR}/cli/process.cpp
   ${SMEM_TESTS_DIR}/cli/run_test.cpp
   ${SMEM_TESTS_DIR}/cli/mask_test.cpp
+  ${SMEM_TESTS_DIR}/cli/cli_test.cpp
 )
 # src/ for run/spec.hpp, tests/ for cli/process.hpp.
 target_include_directories(smem_tests PRIVATE ${PROJECT_SOURCE_DIR}/src ${SMEM_TESTS_DIR})
