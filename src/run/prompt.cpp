@@ -1,6 +1,7 @@
 #include "run/prompt.hpp"
 
 #include "run/error.hpp"
+#include "run/io.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -18,19 +19,10 @@ namespace {
 // Canonical-mode terminals deliver at most this much of a line.
 constexpr std::size_t k_max_line = 4096;
 
-void write_all(int fd, const std::string& text)
+// A prompt that cannot be shown is not worth failing for: reading the answer tells.
+void show(int fd, const std::string& text)
 {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      return; // a prompt that cannot be shown is not worth failing for; reading tells
-    }
-    done += static_cast<std::size_t>(n);
-  }
+  (void)write_all(fd, std::as_bytes(std::span(text)));
 }
 
 // Owns the terminal and the signals for the length of the prompt; the destructor restores both,
@@ -114,7 +106,7 @@ public:
   void suspend(int sig)
   {
     restore_terminal();
-    write_all(m_tty, "\n");
+    show(m_tty, "\n");
     struct sigaction dfl {};
     dfl.sa_handler = SIG_DFL;
     struct sigaction old {};
@@ -148,7 +140,7 @@ Secret prompt_secret(const SecretFactory& factory, const std::string& name, cons
     // Echo off before the prompt shows: whatever is typed once it is visible must not echo (and
     // TCSAFLUSH must not discard it).
     session.echo_off();
-    write_all(session.tty(), shown);
+    show(session.tty(), shown);
     const int sig = session.wait();
     if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
       session.suspend(sig);
@@ -156,7 +148,7 @@ Secret prompt_secret(const SecretFactory& factory, const std::string& name, cons
     }
     if (sig != 0) {
       session.restore_terminal();
-      write_all(session.tty(), "\n");
+      show(session.tty(), "\n");
       throw RunError(128 + sig, "interrupted while asking for secret '" + name + "'");
     }
     // Read the line straight into protected memory.

@@ -3,6 +3,7 @@
 #include "mask/masker.hpp"
 #include "mask/table.hpp"
 #include "run/error.hpp"
+#include "run/io.hpp"
 #include "run/output.hpp"
 #include "run/sources.hpp"
 #include "run/supervise.hpp"
@@ -166,16 +167,8 @@ OwnedFd make_memfd(const std::string& name, const Secret& secret)
     throw_errno("cannot create a memfd for secret '" + name + "'");
   }
   secret.with_bytes([&](std::span<const std::byte> s) {
-    std::size_t done = 0;
-    while (done < s.size()) {
-      const ssize_t n = ::write(fd.get(), s.data() + done, s.size() - done);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        throw_errno("cannot fill the memfd for secret '" + name + "'");
-      }
-      done += static_cast<std::size_t>(n);
+    if (!write_all(fd.get(), s)) {
+      throw_errno("cannot fill the memfd for secret '" + name + "'");
     }
   });
   // Owner-read-only, as tools expect of a secret file (libpq ignores a group- or world-readable
@@ -334,16 +327,8 @@ bool should_mask(MaskMode mode)
 void write_pipe_fully(PipeDelivery& p)
 {
   p.secret->with_bytes([&](std::span<const std::byte> s) {
-    std::size_t done = 0;
-    while (done < s.size()) {
-      const ssize_t n = ::write(p.write_end.get(), s.data() + done, s.size() - done);
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        throw_errno("cannot fill the pipe for descriptor " + std::to_string(p.target));
-      }
-      done += static_cast<std::size_t>(n);
+    if (!write_all(p.write_end.get(), s)) {
+      throw_errno("cannot fill the pipe for descriptor " + std::to_string(p.target));
     }
   });
   p.write_end = OwnedFd();

@@ -1,5 +1,7 @@
 #include "run/supervise.hpp"
 
+#include "run/io.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -30,25 +32,6 @@ void close_fd(int& fd) noexcept
     ::close(fd);
     fd = -1;
   }
-}
-
-// Writes all of `bytes` to smem's own stream; false if that stream is gone (EPIPE and the like).
-bool write_all(int fd, std::span<const std::byte> bytes) noexcept
-{
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n > 0) {
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{fd, POLLOUT, 0}; // someone made our stream non-blocking: wait, do not spin
-      ::poll(&p, 1, -1);
-    } else {
-      return false;
-    }
-  }
-  return true;
 }
 
 class Loop {
