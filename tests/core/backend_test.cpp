@@ -24,12 +24,6 @@ detail::BackendImpl& impl_of(Backend b)
   return b == Backend::secretmem ? detail::secretmem_backend() : detail::mlock_backend();
 }
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 } // namespace
 
 TEST_SUITE("core/backend")

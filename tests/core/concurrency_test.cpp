@@ -20,12 +20,6 @@ using namespace smem::test;
 
 namespace {
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 // Outcomes counted by the racing threads; everything but `ok` and `closed` is a failure.
 struct Tally {
   std::atomic<long> ok{0};

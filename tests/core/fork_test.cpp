@@ -11,16 +11,6 @@
 using namespace smem;
 using namespace smem::test;
 
-namespace {
-
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
-} // namespace
-
 TEST_SUITE("core/fork")
 {
   TEST_CASE("a secret made before fork() is closed in the child and intact in the parent")

@@ -13,12 +13,6 @@ using namespace smem::test;
 
 namespace {
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
 const char* name_of(Backend b)
 {

@@ -15,12 +15,6 @@ using namespace smem::test;
 
 namespace {
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 constexpr int k_own_handler_exit = 42;
 
 void own_segv_handler(int)

@@ -17,12 +17,6 @@ using namespace smem::test;
 
 namespace {
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 constexpr std::size_t k_sizes[] = {0, 1, 15, 16, 17, 4079, 4080, 4081, 4096, 5000, 65536};
 
 } // namespace

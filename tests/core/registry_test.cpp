@@ -12,16 +12,6 @@
 using namespace smem;
 using namespace smem::test;
 
-namespace {
-
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
-} // namespace
-
 TEST_SUITE("core/registry")
 {
   TEST_CASE("registry_count follows the live secrets")

@@ -19,12 +19,6 @@ struct CallbackFailure {
   int value;
 };
 
-Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
-{
-  std::vector<std::byte> source(content.begin(), content.end());
-  return factory.create(source);
-}
-
 // Reads all of `reader` in chunks of `chunk` bytes.
 std::vector<std::byte> drain(Reader& reader, std::size_t chunk)
 {

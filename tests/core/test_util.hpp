@@ -147,6 +147,13 @@ inline constexpr bool k_mapping_count_reliable = !k_tsan && !k_asan;
 // Content
 
 // `n` deterministic bytes that include NUL bytes, newlines and high bytes, ending in "\n\n".
+// A secret holding `content`; create() wipes its source, so it gets a copy, not `content` itself.
+inline Secret make_secret(const SecretFactory& factory, std::span<const std::byte> content)
+{
+  std::vector<std::byte> source(content.begin(), content.end());
+  return factory.create(source);
+}
+
 inline std::vector<std::byte> pattern(std::size_t n, unsigned seed = 1)
 {
   std::vector<std::byte> out(n);
