@@ -13,6 +13,7 @@
 #include <smem/options.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -40,6 +41,7 @@ private:
   SecretCore* m_core;
   ReadAccess* m_outer; // the next enclosing access of this thread (to detect close-in-callback)
   std::span<const std::byte> m_bytes;
+  std::uint32_t m_ticket = 0; // a per-thread guard's grant, returned on leaving
 };
 
 } // namespace detail

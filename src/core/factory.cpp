@@ -4,6 +4,7 @@
 #include "core/guard.hpp"
 #include "core/layout.hpp"
 #include "core/page.hpp"
+#include "core/pkey.hpp"
 #include "core/release.hpp"
 #include "core/secret_core.hpp"
 #include "core/strategies.hpp"
@@ -42,14 +43,19 @@ detail::BackendImpl& resolve_backend(Backend requested)
 const detail::GuardImpl& resolve_guard(Guard requested)
 {
   switch (requested) {
-  case Guard::automatic: // pkey joins here once implemented
+  case Guard::automatic:
+    return detail::pkeys_available() ? detail::pkey_guard() : detail::mprotect_guard();
   case Guard::mprotect:
     return detail::mprotect_guard();
   case Guard::none:
     return detail::none_guard();
   case Guard::pkey:
-    throw Error(Errc::unsupported, "Guard::pkey is not implemented in this version of libsmem; use "
-                                   "Guard::mprotect or Guard::automatic");
+    if (!detail::pkeys_available()) {
+      throw Error(Errc::unsupported, "Guard::pkey needs memory protection keys (an x86-64 CPU with PKU and "
+                                     "Linux >= 4.9; none of the 15 keys left); use Guard::automatic or "
+                                     "Guard::mprotect");
+    }
+    return detail::pkey_guard();
   }
   throw Error(Errc::invalid_argument, "unknown smem::Guard value");
 }
@@ -57,12 +63,11 @@ const detail::GuardImpl& resolve_guard(Guard requested)
 const detail::LayoutImpl& resolve_layout(Layout requested)
 {
   switch (requested) {
-  case Layout::automatic: // pooled joins here for small secrets once implemented
+  case Layout::automatic: // pooled slots for small secrets, isolated pages for large ones
+  case Layout::pooled:
+    return detail::pooled_layout();
   case Layout::isolated:
     return detail::isolated_layout();
-  case Layout::pooled:
-    throw Error(Errc::unsupported, "Layout::pooled is not implemented in this version of libsmem; use "
-                                   "Layout::isolated or Layout::automatic");
   }
   throw Error(Errc::invalid_argument, "unknown smem::Layout value");
 }

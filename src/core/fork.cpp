@@ -1,6 +1,7 @@
 #include "core/fork.hpp"
 
 #include "core/backend.hpp"
+#include "core/layout.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -15,6 +16,7 @@ void in_child() noexcept
 {
   g_generation.fetch_add(1, std::memory_order_relaxed);
   secretmem_forget_after_fork();
+  pooled_forget_after_fork();
 }
 
 } // namespace

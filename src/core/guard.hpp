@@ -1,16 +1,22 @@
 // Guard: how an idle secret is made unreadable, and how a reader gets access.
 //
-// Two kinds of opening exist. A process-wide guard (mprotect) changes the pages' protection for
-// every thread, so SecretCore opens it for the first concurrent reader and closes it after the
-// last one (never one system call per access while accesses overlap). A per-thread guard (pkey,
-// a later issue) opens for the calling thread only, on every access. Guard::none never closes.
+// Two kinds exist. A process-wide guard (mprotect, none) changes the pages' protection for every
+// thread, so it is opened for the first concurrent reader and closed after the last one (never one
+// system call per access while accesses overlap; see secret_core.hpp), and pages shared by several
+// pooled secrets are counted per page (see gate.hpp). A per-thread guard (pkey) tags each mapping
+// once and then grants the calling thread access for one access at a time, with no system call.
+// This file is the primitive half; gate.hpp applies it to an allocation.
 #pragma once
 
 #include <smem/options.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace smem::detail {
+
+// What a thread may do with a secret's pages.
+enum class Access : std::uint8_t { none, read, write };
 
 class GuardImpl {
 public:
@@ -18,26 +24,30 @@ public:
 
   [[nodiscard]] virtual Guard kind() const noexcept = 0;
 
-  // Whether open_shared/close_shared must be called around the first/last concurrent reader.
-  [[nodiscard]] virtual bool toggles() const noexcept = 0;
+  // True for pkey: access is granted per thread (grant/restore), page protection never changes
+  // after tag(). False for mprotect and none: access is page protection (protect).
+  [[nodiscard]] virtual bool per_thread() const noexcept = 0;
 
-  // After the secret is written: make the pages read-only or inaccessible, as this guard keeps
-  // them at rest. Throws Error(out_of_memory) if the kernel refuses.
-  virtual void seal(std::byte* pages, std::size_t length) const = 0;
+  // Process-wide guards: the protection pages have while nobody reads or writes them.
+  [[nodiscard]] virtual Access at_rest() const noexcept = 0;
 
-  // Make the pages readable for every thread (first reader). Throws on failure, having restored
-  // the previous protection.
-  virtual void open_shared(std::byte* pages, std::size_t length) const = 0;
+  // Once per fresh mapping, after it was written for the first time: pkey tags it with the
+  // process key; the others do nothing. Throws Error(out_of_memory) if the kernel refuses.
+  virtual void tag(std::byte* pages, std::size_t length) const = 0;
 
-  // Back to the at-rest protection (last reader). Returns false if the kernel refused; the pages
-  // are then still readable and the caller must keep treating them as open.
-  [[nodiscard]] virtual bool close_shared(std::byte* pages, std::size_t length) const noexcept = 0;
+  // Process-wide guards: set the pages' protection. Returns false (errno set) if the kernel refused;
+  // mprotect may then have changed part of the range. Per-thread guards: does nothing.
+  [[nodiscard]] virtual bool protect(std::byte* pages, std::size_t length, Access access) const noexcept = 0;
 
-  // Make the pages writable for wiping at close. Returns false if the kernel refused.
-  [[nodiscard]] virtual bool open_for_wipe(std::byte* pages, std::size_t length) const noexcept = 0;
+  // Per-thread guards: give the calling thread `access` to every secret of this guard until the
+  // matching restore(ticket). Grants nest and may end in any order. Others: nothing.
+  [[nodiscard]] virtual std::uint32_t grant(Access access) const noexcept = 0;
+  virtual void restore(std::uint32_t ticket) const noexcept = 0;
 };
 
 const GuardImpl& mprotect_guard() noexcept;
 const GuardImpl& none_guard() noexcept;
+// Guard::pkey; only valid when pkeys_available() (core/pkey.hpp).
+const GuardImpl& pkey_guard() noexcept;
 
 } // namespace smem::detail

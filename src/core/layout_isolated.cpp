@@ -3,8 +3,11 @@
 // before the first byte catches underflows when the secret is closed.
 #include "core/layout.hpp"
 
+#include "core/backend_common.hpp"
+#include "core/gate.hpp"
 #include "core/page.hpp"
 #include "core/registry.hpp"
+#include "core/strategies.hpp"
 
 #include <smem/error.hpp>
 
@@ -21,8 +24,7 @@ class IsolatedLayout final : public LayoutImpl {
 public:
   [[nodiscard]] Layout kind() const noexcept override { return Layout::isolated; }
 
-  [[nodiscard]] Allocation allocate(BackendImpl& backend, std::size_t size,
-                                    LockFailure on_lock_failure) const override
+  [[nodiscard]] Allocation allocate(const Strategies& strategies, std::size_t size) const override
   {
     if (size > k_max_isolated) {
       throw Error(Errc::too_large, "a secret of " + std::to_string(size) + " bytes exceeds the limit of " +
@@ -30,23 +32,49 @@ public:
     }
     const std::size_t pages = round_to_pages(size + k_canary_size) / page_size();
     Allocation a;
-    a.mapping = backend.map(pages, on_lock_failure);
+    a.mapping = strategies.backend->map(pages, strategies.lock_failure); // fresh: writable, key 0
     a.pages = a.mapping.data;
     a.pages_length = a.mapping.data_length;
     a.size = size;
     a.data = a.pages + a.pages_length - size;
     std::memcpy(a.data - k_canary_size, canary(), k_canary_size);
+    a.slot = registry_add(a.pages, a.pages_length);
     return a;
   }
 
-  bool release(BackendImpl& backend, const Allocation& a) const noexcept override
+  void seal(const Strategies& strategies, Allocation& a) const override
   {
+    const GuardImpl& guard = *strategies.guard;
+    guard.tag(a.pages, a.pages_length);
+    if (!guard.protect(a.pages, a.pages_length, guard.at_rest())) {
+      throw_errno(Errc::out_of_memory, "cannot protect secret memory");
+    }
+  }
+
+  bool release(const Strategies& strategies, Allocation& a, bool writable) const noexcept override
+  {
+    const GuardImpl& guard = *strategies.guard;
+    std::uint32_t ticket = 0;
+    if (!writable) {
+      try {
+        ticket = gate_open(guard, a, Access::write);
+      } catch (const Error&) {
+        // Cannot write it, so cannot wipe it: unmap at least (the kernel zeroes pages before reuse).
+        registry_remove(a.slot);
+        strategies.backend->unmap(a.mapping);
+        return false;
+      }
+    }
     if (sodium_memcmp(a.data - k_canary_size, canary(), k_canary_size) != 0) {
       fatal("smem: fatal: the canary before a secret was overwritten (a buffer underflow next to secret "
             "memory); aborting before anything else reads corrupted memory\n");
     }
     sodium_memzero(a.pages, a.pages_length);
-    return backend.unmap(a.mapping);
+    if (guard.per_thread()) {
+      (void)gate_close(guard, a, Access::write, ticket); // PKRU back; the pages go away below
+    }
+    registry_remove(a.slot);
+    return strategies.backend->unmap(a.mapping);
   }
 
   [[nodiscard]] std::size_t max_size() const noexcept override { return k_max_isolated; }

@@ -2,6 +2,8 @@
 // here is async-signal-safe: atomics, mprotect, explicit wiping, write, sigaction, raise, abort.
 #include "core/registry.hpp"
 
+#include "core/pkey.hpp"
+
 #include <atomic>
 #include <csignal>
 #include <cstdint>
@@ -91,6 +93,7 @@ void registry_remove(RegistrySlot& handle) noexcept
 
 void registry_wipe_all() noexcept
 {
+  pkey_allow_all_for_wipe(); // a handler starts with the kernel's PKRU, which denies our key
   for (Chunk* chunk = &g_first; chunk != nullptr; chunk = chunk->next.load(std::memory_order_acquire)) {
     for (Slot& slot : chunk->slots) {
       std::byte* base = slot.base.load(std::memory_order_acquire);

@@ -1,31 +1,39 @@
-// Giving a secret's memory back: shared by SecretCore and the factory's error paths.
+// Owning an allocation while a secret is being made: shared by SecretFactory and SecretCore.
 #pragma once
 
 #include "core/layout.hpp"
-#include "core/registry.hpp"
 #include "core/strategies.hpp"
 
 #include <span>
 
 namespace smem::detail {
 
-// Makes the pages writable, unregisters them, checks the canary, wipes and unmaps. Returns false if
-// a system call failed; the memory is wiped whenever it could be made writable, and unregistered
-// in every case.
-bool release_allocation(const Strategies& strategies, const Allocation& allocation,
-                        RegistrySlot& slot) noexcept;
-
 // Owns an allocation until release(): a creation that throws midway wipes and frees it.
 class PendingAllocation {
 public:
-  PendingAllocation(const Strategies& strategies, std::size_t size);
-  ~PendingAllocation();
+  PendingAllocation(const Strategies& strategies, std::size_t size)
+      : m_strategies(strategies), m_allocation(strategies.layout->allocate(strategies, size))
+  {
+  }
+  ~PendingAllocation()
+  {
+    if (m_owned) {
+      (void)m_strategies.layout->release(m_strategies, m_allocation, !m_sealed);
+    }
+  }
   PendingAllocation(const PendingAllocation&) = delete;
   PendingAllocation& operator=(const PendingAllocation&) = delete;
 
   [[nodiscard]] const Allocation& allocation() const noexcept { return m_allocation; }
   [[nodiscard]] std::span<std::byte> bytes() const noexcept { return {m_allocation.data, m_allocation.size}; }
-  [[nodiscard]] RegistrySlot& slot() noexcept { return m_slot; }
+
+  // The bytes are written: protect them as the guard keeps them at rest. Throws like
+  // LayoutImpl::seal (the allocation then stays owned here and is wiped).
+  void seal()
+  {
+    m_strategies.layout->seal(m_strategies, m_allocation);
+    m_sealed = true;
+  }
 
   // Ownership passed on (to a SecretCore).
   void release() noexcept { m_owned = false; }
@@ -33,7 +41,7 @@ public:
 private:
   const Strategies& m_strategies;
   Allocation m_allocation;
-  RegistrySlot m_slot;
+  bool m_sealed = false;
   bool m_owned = true;
 };
 

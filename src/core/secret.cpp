@@ -1,5 +1,6 @@
 // Secret, Reader and the state machine behind them (see secret_core.hpp for the state word).
 #include "core/fork.hpp"
+#include "core/gate.hpp"
 #include "core/release.hpp"
 #include "core/secret_core.hpp"
 
@@ -22,47 +23,17 @@ thread_local ReadAccess* t_innermost = nullptr;
 
 } // namespace
 
-// --- release helpers -------------------------------------------------------------------------
-
-bool release_allocation(const Strategies& strategies, const Allocation& allocation,
-                        RegistrySlot& slot) noexcept
-{
-  if (!strategies.guard->open_for_wipe(allocation.pages, allocation.pages_length)) {
-    // Cannot write it, so cannot wipe it: unmap at least (the kernel zeroes pages before reuse).
-    registry_remove(slot);
-    strategies.backend->unmap(allocation.mapping);
-    return false;
-  }
-  registry_remove(slot);
-  return strategies.layout->release(*strategies.backend, allocation);
-}
-
-PendingAllocation::PendingAllocation(const Strategies& strategies, std::size_t size)
-    : m_strategies(strategies),
-      m_allocation(strategies.layout->allocate(*strategies.backend, size, strategies.lock_failure)),
-      m_slot(registry_add(m_allocation.pages, m_allocation.pages_length))
-{
-}
-
-PendingAllocation::~PendingAllocation()
-{
-  if (m_owned) {
-    release_allocation(m_strategies, m_allocation, m_slot);
-  }
-}
-
 // --- SecretCore ------------------------------------------------------------------------------
 
 SecretCore::SecretCore(std::shared_ptr<const Strategies> strategies, PendingAllocation& pending)
-    : m_state(0), m_strategies(std::move(strategies)), m_allocation(pending.allocation()),
-      m_fork_generation(fork_generation())
+    : m_state(0), m_strategies(std::move(strategies)), m_toggles(toggles(*m_strategies->guard)),
+      m_per_thread(m_strategies->guard->per_thread()), m_fork_generation(fork_generation())
 {
-  m_strategies->guard->seal(m_allocation.pages, m_allocation.pages_length); // throws: pending cleans up
-  if (!m_strategies->guard->toggles()) {
+  pending.seal(); // throws: pending still owns the allocation and wipes it
+  m_allocation = pending.allocation();
+  if (!m_toggles) {
     m_state.store(k_open, std::memory_order_release);
   }
-  m_slot = pending.slot();
-  pending.slot() = RegistrySlot{};
   pending.release();
 }
 
@@ -79,7 +50,7 @@ bool SecretCore::forked() const noexcept
   return m_fork_generation != fork_generation();
 }
 
-std::span<const std::byte> SecretCore::enter()
+std::span<const std::byte> SecretCore::enter(std::uint32_t& ticket)
 {
   if (forked()) {
     throw_closed();
@@ -96,6 +67,9 @@ std::span<const std::byte> SecretCore::enter()
       throw Error(Errc::out_of_memory, "too many concurrent readers of one secret");
     }
     if (m_state.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_acquire)) {
+      if (m_per_thread) {
+        ticket = m_strategies->guard->grant(Access::read);
+      }
       return {m_allocation.data, m_allocation.size};
     }
   }
@@ -109,9 +83,9 @@ std::span<const std::byte> SecretCore::enter_slow()
     throw_closed();
   }
   const bool opened_here = (s & k_open) == 0;
+  std::uint32_t ticket = 0;
   if (opened_here) {
-    m_strategies->guard->open_shared(m_allocation.pages,
-                                     m_allocation.pages_length); // throws, state unchanged
+    ticket = gate_open(*m_strategies->guard, m_allocation, Access::read); // throws, state unchanged
   }
   // OPEN changes only under m_toggle, which we hold; the CAS loop only races other readers
   // (fast path, possible once OPEN is set) and a closer setting CLOSING.
@@ -119,7 +93,7 @@ std::span<const std::byte> SecretCore::enter_slow()
                                         std::memory_order_acquire)) {
     if ((s & (k_closing | k_closed)) != 0) {
       if (opened_here) {
-        (void)m_strategies->guard->close_shared(m_allocation.pages, m_allocation.pages_length);
+        (void)gate_close(*m_strategies->guard, m_allocation, Access::read, ticket);
       }
       throw_closed();
     }
@@ -127,15 +101,18 @@ std::span<const std::byte> SecretCore::enter_slow()
   return {m_allocation.data, m_allocation.size};
 }
 
-void SecretCore::leave() noexcept
+void SecretCore::leave(std::uint32_t ticket) noexcept
 {
+  if (m_per_thread) {
+    m_strategies->guard->restore(ticket);
+  }
   const std::uint32_t s = m_state.fetch_sub(1, std::memory_order_release) - 1;
   if ((s & k_readers_mask) != 0) {
     return;
   }
   if ((s & k_closing) != 0) {
     m_state.notify_all(); // the closer waits for the last reader
-  } else if ((s & k_open) != 0 && m_strategies->guard->toggles()) {
+  } else if ((s & k_open) != 0 && m_toggles) {
     leave_slow();
   }
 }
@@ -147,7 +124,7 @@ void SecretCore::leave_slow() noexcept
   // Close only if still idle and open; a reader that arrived meanwhile keeps it open.
   while ((s & k_readers_mask) == 0 && (s & k_open) != 0 && (s & (k_closing | k_closed)) == 0) {
     if (m_state.compare_exchange_weak(s, s & ~k_open, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      if (!m_strategies->guard->close_shared(m_allocation.pages, m_allocation.pages_length)) {
+      if (!gate_close(*m_strategies->guard, m_allocation, Access::read, 0)) {
         // Still readable: say so, so the next reader skips opening and the next leave retries.
         m_state.fetch_or(k_open, std::memory_order_release);
       }
@@ -179,12 +156,18 @@ void SecretCore::close()
     s = m_state.load(std::memory_order_acquire);
   }
   if (forked()) {
-    registry_remove(m_slot); // the memory is not ours in a forked child: never touch it
+    registry_remove(m_allocation.slot); // the memory is not ours in a forked child: never touch it
   } else {
     // A refused munmap leaves wiped pages mapped; a refused mprotect leaves them unwiped but
     // unmapped. Neither is something the caller could act on, so close() still just closes.
     std::lock_guard lock(m_toggle);
-    (void)release_allocation(*m_strategies, m_allocation, m_slot);
+    if (m_toggles && (s & k_open) != 0) {
+      // The last reader left while we were closing: its page opening is still counted. If the
+      // kernel refuses, the page (shared with other pooled secrets) stays readable until their
+      // next protection change; this secret is wiped below regardless.
+      (void)gate_close(*m_strategies->guard, m_allocation, Access::read, 0);
+    }
+    (void)m_strategies->layout->release(*m_strategies, m_allocation, false);
   }
   m_state.fetch_or(k_closed, std::memory_order_release);
   m_state.notify_all();
@@ -202,14 +185,14 @@ ReadAccess::ReadAccess(SecretCore* core) : m_core(core), m_outer(t_innermost)
   if (core == nullptr) {
     throw_closed();
   }
-  m_bytes = core->enter();
+  m_bytes = core->enter(m_ticket);
   t_innermost = this;
 }
 
 ReadAccess::~ReadAccess()
 {
   t_innermost = m_outer;
-  m_core->leave();
+  m_core->leave(m_ticket);
 }
 
 } // namespace detail

@@ -5,13 +5,15 @@
 //   OPEN        the guard is open process-wide (always set for guards that do not toggle)
 //   CLOSING     close() has begun: no new reader may enter
 //   CLOSED      the memory is wiped and freed
-// Readers take the lock-free fast path (one CAS in, one fetch_sub out) while OPEN is set. The
+// Readers take the lock-free fast path (one CAS in, one fetch_sub out) while OPEN is set; a
+// per-thread guard (pkey) adds its grant and restore for the calling thread, no system call. The
 // first reader of an idle toggling guard, and the last one leaving, take m_toggle to change the
 // protection; a reader and a closer ordering their mprotect calls the wrong way round is
 // impossible because OPEN changes only under m_toggle and readers enter only through a CAS that
 // sees OPEN.
 #pragma once
 
+#include "core/gate.hpp"
 #include "core/layout.hpp"
 #include "core/registry.hpp"
 #include "core/release.hpp"
@@ -40,9 +42,10 @@ public:
   SecretCore(const SecretCore&) = delete;
   SecretCore& operator=(const SecretCore&) = delete;
 
-  // Enter/leave an access (ReadAccess calls these). enter throws Error(closed).
-  std::span<const std::byte> enter();
-  void leave() noexcept;
+  // Enter/leave an access (ReadAccess calls these). enter throws Error(closed); `ticket` carries a
+  // per-thread guard's grant from enter to leave.
+  std::span<const std::byte> enter(std::uint32_t& ticket);
+  void leave(std::uint32_t ticket) noexcept;
 
   void close();
   [[nodiscard]] bool is_closed() const noexcept;
@@ -62,9 +65,10 @@ private:
   std::atomic<std::uint32_t> m_state;
   std::mutex m_toggle; // serializes open_shared/close_shared and the final wipe
   std::shared_ptr<const Strategies> m_strategies;
+  bool m_toggles;    // the guard is opened for the first reader and closed after the last (mprotect)
+  bool m_per_thread; // the guard grants each access to its thread (pkey)
   Allocation m_allocation;
   std::uint64_t m_fork_generation;
-  RegistrySlot m_slot;
 };
 
 } // namespace smem::detail

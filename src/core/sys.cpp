@@ -18,10 +18,22 @@ int memfd_secret_call(unsigned int flags)
 #endif
 }
 
+int pkey_mprotect_call(void* addr, std::size_t length, int prot, int pkey)
+{
+#ifdef SYS_pkey_mprotect
+  return static_cast<int>(::syscall(SYS_pkey_mprotect, addr, length, prot, pkey));
+#else
+  (void)addr, (void)length, (void)prot, (void)pkey;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 const Sys k_real{
     .mmap = ::mmap,
     .munmap = ::munmap,
     .mprotect = ::mprotect,
+    .pkey_mprotect = pkey_mprotect_call,
     .mlock = ::mlock,
     .munlock = ::munlock,
     .madvise = ::madvise,

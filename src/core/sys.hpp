@@ -12,6 +12,7 @@ struct Sys {
   void* (*mmap)(void* addr, std::size_t length, int prot, int flags, int fd, off_t offset);
   int (*munmap)(void* addr, std::size_t length);
   int (*mprotect)(void* addr, std::size_t length, int prot);
+  int (*pkey_mprotect)(void* addr, std::size_t length, int prot, int pkey);
   int (*mlock)(const void* addr, std::size_t length);
   int (*munlock)(const void* addr, std::size_t length);
   int (*madvise)(void* addr, std::size_t length, int advice);

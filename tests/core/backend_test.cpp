@@ -146,7 +146,7 @@ TEST_SUITE("core/backend")
     for (const Backend b : k_backends) {
       SUBCASE(name_of(b))
       {
-        const SecretFactory factory(Options{.backend = b});
+        const SecretFactory factory(Options{.backend = b, .layout = Layout::isolated});
         Secret secret = make_secret(factory, pattern(500));
         const Geometry g = geometry_of(secret);
         std::optional<Errc> code;

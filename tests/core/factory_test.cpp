@@ -392,10 +392,10 @@ TEST_SUITE("core/factory")
     CHECK(o.guard != Guard::automatic);
     CHECK(o.layout != Layout::automatic);
     CHECK(o.lock_failure == LockFailure::fail);
-    // This machine has memfd_secret and no implemented pkey guard: the strongest choice is this.
+    // memfd_secret works on this machine kind; protection keys only where the CPU has them.
     CHECK(o.backend == Backend::secretmem);
-    CHECK(o.guard == Guard::mprotect);
-    CHECK(o.layout == Layout::isolated);
+    CHECK(o.guard == (detail::pkeys_available() ? Guard::pkey : Guard::mprotect));
+    CHECK(o.layout == Layout::pooled);
 
     const Options warn = SecretFactory(Options{.lock_failure = LockFailure::warn}).options();
     CHECK(warn.lock_failure == LockFailure::warn);
@@ -410,10 +410,15 @@ TEST_SUITE("core/factory")
     }
   }
 
-  TEST_CASE("explicitly requested strategies that do not exist yet throw Errc::unsupported")
+  TEST_CASE("Guard::pkey throws Errc::unsupported naming the alternative where the machine has no keys")
   {
-    CHECK(error_code_of([] { SecretFactory f(Options{.guard = Guard::pkey}); }) == Errc::unsupported);
-    CHECK(error_code_of([] { SecretFactory f(Options{.layout = Layout::pooled}); }) == Errc::unsupported);
+    if (detail::pkeys_available()) {
+      CHECK(SecretFactory(Options{.guard = Guard::pkey}).options().guard == Guard::pkey);
+    } else {
+      const std::string message = error_message_of([] { SecretFactory f(Options{.guard = Guard::pkey}); });
+      CHECK(error_code_of([] { SecretFactory f(Options{.guard = Guard::pkey}); }) == Errc::unsupported);
+      CHECK(message.find("Guard::mprotect") != std::string::npos);
+    }
   }
 
   TEST_CASE("Backend::secretmem works on this machine")

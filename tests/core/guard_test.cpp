@@ -86,7 +86,7 @@ TEST_SUITE("core/guard")
     for (const Backend b : k_backends) {
       SUBCASE(name_of(b))
       {
-        const SecretFactory factory(Options{.backend = b, .guard = Guard::none});
+        const SecretFactory factory(Options{.backend = b, .guard = Guard::none, .layout = Layout::isolated});
         const std::vector<std::byte> content = pattern(100);
         const Secret secret = make_secret(factory, content);
         SysSpy spy;

@@ -93,7 +93,7 @@ TEST_SUITE("core/memlock")
   TEST_CASE("a refused memfd_secret mapping throws Errc::memlock_limit with a message naming the fixes")
   {
     // The kernel charges secretmem pages to RLIMIT_MEMLOCK when they are mapped (EAGAIN).
-    const SecretFactory factory(Options{.backend = Backend::secretmem});
+    const SecretFactory factory(Options{.backend = Backend::secretmem, .layout = Layout::isolated});
     {
       Secret warm = factory.create_random(8);
     }
@@ -113,7 +113,8 @@ TEST_SUITE("core/memlock")
       SUBCASE(name_of(b))
       {
         const ChildResult r = run_in_child([b] {
-          const SecretFactory factory(Options{.backend = b, .lock_failure = LockFailure::warn});
+          const SecretFactory factory(
+              Options{.backend = b, .layout = Layout::isolated, .lock_failure = LockFailure::warn});
           SysSpy spy;
           if (b == Backend::mlock) {
             spy.fail({.call = Call::mlock, .error = EPERM});

@@ -42,7 +42,8 @@ TEST_SUITE("core/registry")
 
   TEST_CASE("more secrets than one registry chunk holds are all registered")
   {
-    const SecretFactory factory(Options{.backend = Backend::mlock, .guard = Guard::none});
+    const SecretFactory factory(
+        Options{.backend = Backend::mlock, .guard = Guard::none, .layout = Layout::isolated});
     const std::size_t before = detail::registry_count();
     std::vector<Secret> secrets;
     for (int i = 0; i < 1500; ++i) {

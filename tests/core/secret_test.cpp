@@ -200,7 +200,7 @@ TEST_SUITE("core/secret")
 
   TEST_CASE("a moved-from Secret behaves as closed and move assignment closes the old secret")
   {
-    const SecretFactory factory;
+    const SecretFactory factory(Options{.layout = Layout::isolated});
     const std::vector<std::byte> content = pattern(30);
     Secret a = make_secret(factory, content);
     Secret b = std::move(a);

@@ -9,6 +9,7 @@
 #include "core/guard.hpp"
 #include "core/layout.hpp"
 #include "core/page.hpp"
+#include "core/pkey.hpp"
 #include "core/release.hpp"
 #include "core/secret_core.hpp"
 #include "core/strategies.hpp"
