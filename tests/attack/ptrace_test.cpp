@@ -13,6 +13,7 @@
 #include <string>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 namespace {
 
@@ -36,10 +37,20 @@ std::uintptr_t stack_address(pid_t pid)
   return 0;
 }
 
+// errno of ptrace(request, pid) by a process running as `uid`, 0 if it attached. An attach that
+// succeeds is undone at once, so a regression fails the test instead of leaving smem stopped.
 int ptrace_as(int uid, long request, pid_t pid)
 {
   return run_probe(uid, [&] {
-    return ::ptrace(static_cast<__ptrace_request>(request), pid, nullptr, nullptr) == 0 ? 0 : errno;
+    if (::ptrace(static_cast<__ptrace_request>(request), pid, nullptr, nullptr) != 0) {
+      return errno;
+    }
+    if (request == PTRACE_ATTACH) {
+      int status = 0;
+      ::waitpid(pid, &status, __WALL);
+      ::ptrace(PTRACE_DETACH, pid, nullptr, nullptr);
+    }
+    return 0;
   });
 }
 
