@@ -23,7 +23,8 @@ std::uint32_t& counter(PageShare::Use& use, Access access) noexcept
 
 // Adds `delta` users of kind `access` to the allocation's shared page and applies the resulting
 // protection. On refusal the count is left as it was and errno is set.
-bool adjust_shared(const GuardImpl& guard, const Allocation& a, Access access, int delta) noexcept
+bool adjust_shared(const GuardImpl& guard, const Allocation& a, Access access, int delta,
+                   bool keep_on_failure = false) noexcept
 {
   PageShare& share = *a.share;
   std::lock_guard lock(share.mutex);
@@ -34,7 +35,9 @@ bool adjust_shared(const GuardImpl& guard, const Allocation& a, Access access, i
   if (target != use.current) {
     if (!guard.protect(a.pages, a.pages_length, target)) {
       const int error = errno;
-      count = delta > 0 ? count - 1 : count + 1;
+      if (!keep_on_failure) {
+        count = delta > 0 ? count - 1 : count + 1;
+      }
       (void)guard.protect(a.pages, a.pages_length, use.current); // a partial change is undone
       errno = error;
       return false;
@@ -75,6 +78,17 @@ bool gate_close(const GuardImpl& guard, const Allocation& a, Access access, std:
   }
   if (a.share != nullptr) {
     return guard.at_rest() != Access::none || adjust_shared(guard, a, access, -1);
+  }
+  return guard.protect(a.pages, a.pages_length, guard.at_rest());
+}
+
+bool gate_forget(const GuardImpl& guard, const Allocation& a, Access access) noexcept
+{
+  if (guard.per_thread()) {
+    return true; // per-thread grants end with their access, never here
+  }
+  if (a.share != nullptr) {
+    return guard.at_rest() != Access::none || adjust_shared(guard, a, access, -1, true);
   }
   return guard.protect(a.pages, a.pages_length, guard.at_rest());
 }

@@ -27,4 +27,10 @@ std::uint32_t gate_open(const GuardImpl& guard, const Allocation& allocation, Ac
 [[nodiscard]] bool gate_close(const GuardImpl& guard, const Allocation& allocation, Access access,
                               std::uint32_t ticket) noexcept;
 
+// Takes `access` back for good, as a secret being released must: the count drops even if the
+// kernel refuses to change the protection (the page then stays as open as it was until its next
+// change, which applies the right protection again).
+// Returns false if the kernel refused.
+bool gate_forget(const GuardImpl& guard, const Allocation& allocation, Access access) noexcept;
+
 } // namespace smem::detail

@@ -279,7 +279,9 @@ public:
       corrupted();
     }
     sodium_memzero(a.data, a.size);
-    const bool closed = gate_close(*s.guard, a, Access::write, ticket);
+    // The slot goes back below: its write access ends for good even if the page cannot be hidden.
+    const bool closed = s.guard->per_thread() ? gate_close(*s.guard, a, Access::write, ticket)
+                                              : gate_forget(*s.guard, a, Access::write);
     g_slots_in_use.fetch_sub(1, std::memory_order_relaxed);
     give_back(s, arena, arena->index_of(a.data - k_canary_size));
     return closed;

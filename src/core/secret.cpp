@@ -162,10 +162,9 @@ void SecretCore::close()
     // unmapped. Neither is something the caller could act on, so close() still just closes.
     std::lock_guard lock(m_toggle);
     if (m_toggles && (s & k_open) != 0) {
-      // The last reader left while we were closing: its page opening is still counted. If the
-      // kernel refuses, the page (shared with other pooled secrets) stays readable until their
-      // next protection change; this secret is wiped below regardless.
-      (void)gate_close(*m_strategies->guard, m_allocation, Access::read, 0);
+      // The last reader left while we were closing: its opening is still counted (or a refused
+      // close left the pages open). Drop it; the release below sets the protection again.
+      (void)gate_forget(*m_strategies->guard, m_allocation, Access::read);
     }
     (void)m_strategies->layout->release(*m_strategies, m_allocation, false);
   }

@@ -62,7 +62,7 @@ TEST_SUITE("core/guard")
 
   TEST_CASE("overlapping accesses open and close the mprotect guard once")
   {
-    const SecretFactory factory(Options{.guard = Guard::mprotect});
+    const SecretFactory factory(Options{.guard = Guard::mprotect, .layout = Layout::isolated});
     const Secret a = make_secret(factory, pattern(10));
     const Secret b = make_secret(factory, pattern(10));
     const Geometry g = geometry_of(a);
@@ -107,7 +107,8 @@ TEST_SUITE("core/guard")
       SUBCASE(name_of(b))
       {
         const ChildResult r = run_in_child([b] {
-          const SecretFactory factory(Options{.backend = b, .guard = Guard::mprotect});
+          const SecretFactory factory(
+              Options{.backend = b, .guard = Guard::mprotect, .layout = Layout::isolated});
           const Secret secret = make_secret(factory, pattern(32));
           const std::byte* leaked = secret.with_bytes([](std::span<const std::byte> s) { return s.data(); });
           touch(leaked);
@@ -141,7 +142,8 @@ TEST_SUITE("core/guard")
     for (const Backend b : k_backends) {
       SUBCASE(name_of(b))
       {
-        const SecretFactory factory(Options{.backend = b, .guard = Guard::mprotect});
+        const SecretFactory factory(
+            Options{.backend = b, .guard = Guard::mprotect, .layout = Layout::isolated});
         const std::vector<std::byte> content = pattern(40);
         Secret secret = make_secret(factory, content);
         const Geometry g = geometry_of(secret);
@@ -191,7 +193,8 @@ TEST_SUITE("core/guard")
       SUBCASE(name_of(b))
       {
         const ChildResult r = run_in_child([b] {
-          const SecretFactory factory(Options{.backend = b, .guard = Guard::mprotect});
+          const SecretFactory factory(
+              Options{.backend = b, .guard = Guard::mprotect, .layout = Layout::isolated});
           const Secret secret = make_secret(factory, pattern(32));
           const std::byte* leaked = secret.with_bytes([](std::span<const std::byte> s) { return s.data(); });
           {

@@ -75,7 +75,7 @@ TEST_SUITE("core/memlock")
     for (const int error : {ENOMEM, EPERM}) {
       SUBCASE(error == ENOMEM ? "ENOMEM" : "EPERM")
       {
-        const SecretFactory factory(Options{.backend = Backend::mlock});
+        const SecretFactory factory(Options{.backend = Backend::mlock, .layout = Layout::isolated});
         const std::size_t maps_before = mapping_count();
         SysSpy spy;
         spy.fail({.call = Call::mlock, .error = error});

@@ -408,7 +408,19 @@ private:
   detail::Sys m_saved;
 };
 
-enum class Call { mmap, munmap, mprotect, mlock, munlock, madvise, memfd_secret, ftruncate, close, count_ };
+enum class Call {
+  mmap,
+  munmap,
+  mprotect,
+  pkey_mprotect,
+  mlock,
+  munlock,
+  madvise,
+  memfd_secret,
+  ftruncate,
+  close,
+  count_
+};
 
 inline constexpr int k_any = -1000;
 
@@ -439,6 +451,7 @@ public:
     s.mmap = &spy_mmap;
     s.munmap = &spy_munmap;
     s.mprotect = &spy_mprotect;
+    s.pkey_mprotect = &spy_pkey_mprotect;
     s.mlock = &spy_mlock;
     s.munlock = &spy_munlock;
     s.madvise = &spy_madvise;
@@ -620,6 +633,21 @@ private:
     return should_fail(Call::ftruncate) ? -1 : state().saved.ftruncate(fd, length);
   }
   static int spy_close(int fd) { return should_fail(Call::close) ? -1 : state().saved.close(fd); }
+  static int spy_pkey_mprotect(void* a, std::size_t l, int p, int key)
+  {
+    return should_fail(Call::pkey_mprotect, p) ? -1 : state().saved.pkey_mprotect(a, l, p, key);
+  }
+
+public:
+  // Every call made through sys() while this spy was active.
+  [[nodiscard]] int total_calls() const
+  {
+    int n = 0;
+    for (int i = 0; i < static_cast<int>(Call::count_); ++i) {
+      n += state().calls[i].load();
+    }
+    return n;
+  }
 };
 
 // ---------------------------------------------------------------------------------------------
