@@ -43,7 +43,7 @@ int prepare_process(const LaunchSpec& spec, bool reset_handlers) noexcept
   for (std::size_t i = 0; i < count; ++i) {
     moved[i] = ::fcntl(spec.fds[i].first, F_DUPFD_CLOEXEC, spec.highest_fd + 1);
     if (moved[i] < 0) {
-      return errno;
+      return errno == EINVAL ? EMFILE : errno; // EINVAL: no number that high is allowed (RLIMIT_NOFILE)
     }
   }
   // Only the planned descriptors reach the command: everything from 3 on closes at exec ...
@@ -77,6 +77,23 @@ int prepare_process(const LaunchSpec& spec, bool reset_handlers) noexcept
   ::setrlimit(RLIMIT_CORE, &spec.inherited->core);
   ::sigprocmask(SIG_SETMASK, &spec.inherited->mask, nullptr);
   return 0;
+}
+
+// The error's text, and which limit to raise when it is one smem runs into.
+std::string explain(int error)
+{
+  std::string text = std::strerror(error);
+  if (error == EMFILE) {
+    text += " (RLIMIT_NOFILE, `ulimit -n`, is too low)";
+  } else if (error == EAGAIN) {
+    text += " (RLIMIT_NPROC, `ulimit -u`, or the system's process limit is reached)";
+  }
+  return text;
+}
+
+[[noreturn]] void throw_cannot_pass(const char* command, int error)
+{
+  throw RunError(std::string("cannot pass descriptors to ") + command + ": " + explain(error));
 }
 
 struct ChildArgs {
@@ -118,7 +135,8 @@ void throw_exec_error(const char* command, int error)
 int exec_in_place(const LaunchSpec& spec)
 {
   if (const int error = prepare_process(spec, false); error != 0) {
-    return error;
+    // smem's own failure (a limit), not the command's: 125, never "cannot execute" (126).
+    throw_cannot_pass(spec.argv[0], error);
   }
   ::execvpe(spec.argv[0], spec.argv, spec.envp);
   return errno;
@@ -130,7 +148,8 @@ pid_t spawn_child(const LaunchSpec& spec)
   void* stack =
       ::mmap(nullptr, k_stack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) {
-    throw RunError(std::string("cannot start the command: ") + std::strerror(errno));
+    const int error = errno;
+    throw RunError(std::string("cannot start ") + spec.argv[0] + ": " + explain(error));
   }
   ChildArgs args{&spec, ::getpid(), 0, false};
   // No handler of smem may run in the child before it resets them: block everything across clone.
@@ -144,14 +163,14 @@ pid_t spawn_child(const LaunchSpec& spec)
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::munmap(stack, k_stack);
   if (pid < 0) {
-    throw RunError(std::string("cannot start the command: ") + std::strerror(clone_error));
+    throw RunError(std::string("cannot start ") + spec.argv[0] + ": " + explain(clone_error));
   }
   if (args.error != 0) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (args.before_exec) {
-      throw RunError(std::string("cannot pass descriptors to the command: ") + std::strerror(args.error));
+      throw_cannot_pass(spec.argv[0], args.error);
     }
     throw_exec_error(spec.argv[0], args.error);
   }
