@@ -1,18 +1,26 @@
 #include "run/sources.hpp"
 
 #include "run/error.hpp"
+#include "run/launch.hpp"
 #include "run/prompt.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <iterator>
+#include <optional>
 #include <sodium.h>
-#include <spawn.h>
 #include <string>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace smem::run {
 namespace {
@@ -99,6 +107,119 @@ std::string provider_name(const std::string& command)
   return begin == std::string::npos ? command : command.substr(begin, end - begin);
 }
 
+// While smem waits for a provider, a signal that would end smem (SPEC: INT, TERM, HUP, QUIT,
+// USR1, USR2) is passed on to the provider instead, and smem ends once the provider has: the
+// secrets read so far are wiped, the exit status is 128+N as if smem had been killed, and no
+// provider is left running (holding smem's stdout open for whoever waits on it). A second INT or
+// TERM kills a provider that ignored the first. One provider runs at a time.
+constexpr int k_stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+std::atomic<int> g_provider_fd{-1}; // a pidfd: never signals a reused pid
+std::atomic<pid_t> g_provider_pid{0};
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+void signal_provider(int sig) noexcept
+{
+  if (const int fd = g_provider_fd.load(); fd >= 0) {
+    ::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
+  } else if (const pid_t pid = g_provider_pid.load(); pid > 0) {
+    ::kill(pid, sig);
+  }
+}
+
+void on_stop_signal(int sig, siginfo_t* info, void*) noexcept
+{
+  const int saved = errno;
+  // A terminal signals its whole foreground process group, the provider included: not twice.
+  if (info == nullptr || info->si_code != SI_KERNEL) {
+    signal_provider(sig);
+  }
+  if (g_stop_signal != 0 && (sig == SIGINT || sig == SIGTERM)) {
+    signal_provider(SIGKILL);
+  }
+  if (g_stop_signal == 0) {
+    g_stop_signal = sig;
+  }
+  errno = saved;
+}
+
+// The handlers above for the length of one provider; the destructor restores what was there.
+class ProviderSignals {
+public:
+  ProviderSignals()
+  {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int sig : k_stop_signals) {
+      sigaddset(&set, sig);
+    }
+    ::sigprocmask(SIG_BLOCK, &set, &m_mask);
+    g_stop_signal = 0;
+    struct sigaction action {};
+    action.sa_sigaction = on_stop_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&action.sa_mask);
+    for (std::size_t i = 0; i < std::size(k_stop_signals); ++i) {
+      ::sigaction(k_stop_signals[i], nullptr, &m_saved[i]);
+      if (m_saved[i].sa_handler != SIG_IGN) { // ignored by whoever started smem: stays so
+        ::sigaction(k_stop_signals[i], &action, nullptr);
+      }
+    }
+  }
+
+  ~ProviderSignals()
+  {
+    sigset_t all;
+    sigfillset(&all);
+    ::sigprocmask(SIG_BLOCK, &all, nullptr);
+    g_provider_pid = 0;
+    if (const int fd = g_provider_fd.exchange(-1); fd >= 0) {
+      ::close(fd);
+    }
+    for (std::size_t i = 0; i < std::size(k_stop_signals); ++i) {
+      ::sigaction(k_stop_signals[i], &m_saved[i], nullptr);
+    }
+    ::sigprocmask(SIG_SETMASK, &m_mask, nullptr);
+  }
+
+  ProviderSignals(const ProviderSignals&) = delete;
+  ProviderSignals& operator=(const ProviderSignals&) = delete;
+
+  // From now on the signals reach `pid`; one that came while it started is passed on now.
+  void watch(pid_t pid)
+  {
+    g_provider_pid = pid;
+    g_provider_fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    ::sigprocmask(SIG_SETMASK, &m_mask, nullptr);
+  }
+
+  [[nodiscard]] int stop_signal() const noexcept { return g_stop_signal; }
+
+private:
+  sigset_t m_mask{};
+  struct sigaction m_saved[std::size(k_stop_signals)]{};
+};
+
+// Starts `/bin/sh -c COMMAND` with its stdout on `out`, through launch's spawn_child, so that it
+// is killed if smem dies anyway (SIGKILL cannot be passed on) and starts with default signals.
+pid_t start_provider(const SecretSpec& spec, const std::string& provider, int out)
+{
+  InheritedState clean;
+  sigemptyset(&clean.mask);
+  ::getrlimit(RLIMIT_CORE, &clean.core);
+  const char* argv[] = {"/bin/sh", "-c", spec.argument.c_str(), nullptr};
+  LaunchSpec launch;
+  launch.fds = {{out, STDOUT_FILENO}};
+  launch.argv = const_cast<char* const*>(argv);
+  launch.envp = environ;
+  launch.inherited = &clean;
+  launch.highest_fd = std::max(out, STDERR_FILENO);
+  try {
+    return spawn_child(launch);
+  } catch (const RunError& e) {
+    throw RunError(describe(spec) + ": " + provider + ": " + e.what()); // 125, even for 126/127
+  }
+}
+
 Secret from_cmd(const SecretFactory& factory, const SecretSpec& spec, std::size_t max_size)
 {
   int out[2];
@@ -106,48 +227,40 @@ Secret from_cmd(const SecretFactory& factory, const SecretSpec& spec, std::size_
     const int error = errno;
     throw RunError(describe(spec) + ": cannot create a pipe: " + std::strerror(error));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t all;
-  sigset_t none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attributes, &all);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  const char* argv[] = {"sh", "-c", spec.argument.c_str(), nullptr};
-  pid_t pid = -1;
-  const int spawned =
-      ::posix_spawn(&pid, "/bin/sh", &actions, &attributes, const_cast<char* const*>(argv), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
-  ::close(out[1]);
-  if (spawned != 0) {
-    ::close(out[0]);
-    throw RunError(describe(spec) + ": cannot start /bin/sh for the provider: " + std::strerror(spawned));
-  }
   const std::string provider = "provider `" + provider_name(spec.argument) + "`";
+  ProviderSignals signals;
+  pid_t pid = -1;
+  try {
+    pid = start_provider(spec, provider, out[1]);
+  } catch (...) {
+    ::close(out[0]);
+    ::close(out[1]);
+    throw;
+  }
+  ::close(out[1]);
+  signals.watch(pid);
   int status = 0;
   const auto reap = [&] {
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
   };
+  std::optional<Secret> secret;
   try {
-    Secret secret = read_fd(factory, out[0], spec, max_size, "cannot read the output of " + provider);
-    ::close(out[0]);
-    reap();
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-      return secret;
-    }
+    secret = read_fd(factory, out[0], spec, max_size, "cannot read the output of " + provider);
   } catch (...) {
     ::close(out[0]); // a provider still writing gets EPIPE
     ::kill(pid, SIGTERM);
     reap();
     throw;
+  }
+  ::close(out[0]);
+  reap();
+  if (signals.stop_signal() != 0) {
+    throw RunError(128 + signals.stop_signal(),
+                   "interrupted while waiting for " + provider + " of " + describe(spec));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    return std::move(*secret);
   }
   if (WIFSIGNALED(status)) {
     throw RunError(describe(spec) + ": " + provider + " was killed by signal " +
