@@ -28,10 +28,16 @@ std::optional<std::uint64_t> parse_uint(std::string_view s)
   return value;
 }
 
+bool is_control(char c)
+{
+  const auto u = static_cast<unsigned char>(c);
+  return u < 0x20 || u == 0x7f;
+}
+
 std::string quoted(std::string_view s)
 {
   std::string q(1, '\''); // built piecewise: g++ 12 -O2 warns falsely on "'" + std::string(s)
-  q += s;
+  q += printable(s);
   q += '\'';
   return q;
 }
@@ -57,6 +63,30 @@ void check_secret_name(std::string_view name, std::string_view context)
 
 } // namespace
 
+std::string printable(std::string_view s)
+{
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    if (!is_control(c)) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += "\\x";
+      out += k_hex[u >> 4];
+      out += k_hex[u & 0xf];
+    }
+  }
+  return out;
+}
+
 bool is_identifier(std::string_view s) noexcept
 {
   const auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
@@ -70,7 +100,10 @@ SecretSpec parse_secret(std::string_view text)
   SecretSpec spec;
   const auto eq = text.find('=');
   const std::string_view name = text.substr(0, eq);
-  check_secret_name(name, "--secret " + quoted(text));
+  // Only NAME is quoted back, never SOURCE: a user who took SOURCE for the value itself
+  // (`-s my-pw=hunter2`) must not see it printed.
+  check_secret_name(name, eq == std::string_view::npos ? "--secret " + quoted(name)
+                                                       : "--secret " + quoted(std::string(name) + "=..."));
   spec.name = std::string(name);
   if (eq == std::string_view::npos) {
     return spec; // -s NAME means -s NAME=prompt
@@ -99,6 +132,9 @@ SecretSpec parse_secret(std::string_view text)
     if (spec.argument.find('=') != std::string::npos) {
       throw bad("env:VAR: a variable name cannot contain '='");
     }
+    if (std::any_of(spec.argument.begin(), spec.argument.end(), is_control)) {
+      throw bad("env:VAR: a variable name cannot contain a control character (newline, tab...)");
+    }
   } else if (starts_with(source, "file:"sv)) {
     spec.kind = SourceKind::file;
     spec.argument = argument_of("file:", "a path (file:PATH)");
@@ -123,7 +159,7 @@ SecretSpec parse_secret(std::string_view text)
       } else if (encoding == "base64"sv) {
         spec.encoding = Encoding::base64;
       } else {
-        throw bad("random:BYTES takes :hex or :base64, not :" + std::string(encoding));
+        throw bad("random:BYTES takes :hex or :base64, not " + quoted(":" + std::string(encoding)));
       }
       rest = rest.substr(0, colon);
     }
@@ -167,6 +203,10 @@ EnvDelivery parse_env_delivery(std::string_view text)
   const auto [variable, name] = split_assignment(text, "--env", "VAR=NAME");
   if (variable.empty()) {
     throw RunError("--env " + quoted(text) + ": the variable name is empty");
+  }
+  if (std::any_of(variable.begin(), variable.end(), is_control)) {
+    throw RunError("--env " + quoted(text) +
+                   ": a variable name cannot contain a control character (newline, tab...)");
   }
   check_secret_name(name, "--env " + quoted(text));
   return EnvDelivery{std::string(variable), std::string(name)};

@@ -47,6 +47,10 @@ using Arg = std::vector<ArgPart>;
 // NAME: [A-Za-z_][A-Za-z0-9_]*
 bool is_identifier(std::string_view s) noexcept;
 
+// `s` with every control character written as \n, \t, \r or \xNN: a text of the user's that an
+// error message shows stays on one line and cannot carry a terminal escape sequence.
+std::string printable(std::string_view s);
+
 // Parse one spec; throw RunError (status 125) with a message naming the bad text. Secret values
 // never pass through these functions.
 SecretSpec parse_secret(std::string_view text);

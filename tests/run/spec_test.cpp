@@ -365,4 +365,63 @@ TEST_SUITE("run/spec")
       check_rejected([&] { parse_duration("99999999999999999999h"); }, "--timeout");
     }
   }
+
+  // Caught by fuzz/spec_fuzz (a refused --secret must not echo SOURCE): the bad-name message
+  // quoted the whole NAME=SOURCE text.
+  TEST_CASE("a rejected --secret never shows its SOURCE, which a user may have taken for the value")
+  {
+    using smem::run::parse_secret;
+    for (const char* text : {"my-pw=hunter2", "1pw=cmd:echo hunter2", "p w=prompt:hunter2"}) {
+      INFO(text);
+      const auto failure = failure_of([&] { parse_secret(text); });
+      REQUIRE(failure.has_value());
+      CHECK(failure->message.find("hunter2") == std::string::npos);
+      CHECK(failure->message.find("not a valid secret name") != std::string::npos);
+    }
+    check_rejected([&] { parse_secret("my-pw=hunter2"); }, "'my-pw=...'");
+    check_rejected([&] { parse_secret("my-pw"); }, "'my-pw'");
+  }
+
+  // Caught by fuzz/spec_fuzz and fuzz/cli_fuzz (one-line messages): texts were quoted raw, so a newline or an escape
+  // sequence typed into an argument broke `smem: error: ...` over lines or reached the terminal.
+  TEST_CASE("error messages stay on one line: control characters in quoted texts are escaped")
+  {
+    using namespace smem::run;
+    const std::vector<std::string> defined{"x"};
+    const std::vector<std::pair<std::function<void()>, std::string>> cases{
+        {[] { parse_fd_delivery("3=a\nb"); }, "'3=a\\nb'"},
+        {[] { parse_env_delivery("V=a\tb"); }, "'V=a\\tb'"},
+        {[] { parse_secret("a\rb=stdin"); }, "'a\\rb=...'"},
+        {[] { parse_secret("pw=random:4:\x1b[2J"); }, "':\\x1b[2J'"},
+        {[] { parse_size("1\n"); }, "'1\\n'"},
+        {[] { parse_duration("5\x1b[31m"); }, "'5\\x1b[31m'"},
+        {[&] { parse_arg("{nope}\n\x7f", defined); }, "'{nope}\\n\\x7f'"},
+    };
+    for (const auto& [f, shown] : cases) {
+      INFO(shown);
+      const auto failure = failure_of(f);
+      REQUIRE(failure.has_value());
+      CHECK(failure->message.find(shown) != std::string::npos);
+      for (const char c : failure->message) {
+        CHECK(static_cast<unsigned char>(c) >= 0x20);
+        CHECK(c != '\x7f');
+      }
+    }
+  }
+
+  // Caught by fuzz/spec_fuzz: `--env $'A\nB=x'` passed, and validate() then printed the name raw.
+  TEST_CASE("environment variable names with control characters are refused")
+  {
+    using namespace smem::run;
+    check_rejected([] { parse_env_delivery("A\nB=db"); }, "control character");
+    check_rejected(
+        [] {
+          parse_env_delivery("A\x1b"
+                             "B=db");
+        },
+        "control character");
+    check_rejected([] { parse_secret("db=env:A\nB"); }, "control character");
+    CHECK(parse_env_delivery("A B=db").variable == "A B"); // odd but printable: the environment allows it
+    CHECK(parse_secret("db=env:A.B").argument == "A.B");
+  }
 }
