@@ -2,12 +2,12 @@
 
 #include "run/error.hpp"
 #include "run/io.hpp"
+#include "run/line_reader.hpp"
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
-#include <optional>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <termios.h>
@@ -16,7 +16,7 @@
 namespace smem::run {
 namespace {
 
-// Canonical-mode terminals deliver at most this much of a line.
+// The longest line a prompt takes, newline included: what a canonical-mode terminal buffers.
 constexpr std::size_t k_max_line = 4096;
 
 // A prompt that cannot be shown is not worth failing for: reading the answer tells.
@@ -134,47 +134,58 @@ Secret prompt_secret(const SecretFactory& factory, const std::string& name, cons
 {
   PromptSession session(name);
   const std::string shown = text.empty() ? "Secret " + name + ": " : text;
-  ssize_t got = -1;
-  std::optional<Secret> line;
-  for (;;) {
-    // Echo off before the prompt shows: whatever is typed once it is visible must not echo (and
-    // TCSAFLUSH must not discard it).
-    session.echo_off();
-    show(session.tty(), shown);
-    const int sig = session.wait();
-    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-      session.suspend(sig);
-      continue;
-    }
-    if (sig != 0) {
-      session.restore_terminal();
-      show(session.tty(), "\n");
-      throw RunError(128 + sig, "interrupted while asking for secret '" + name + "'");
-    }
-    // Read the line straight into protected memory.
-    line = factory.create_with(k_max_line, [&](std::span<std::byte> out) {
+  std::size_t length = 0;
+  // The line is read straight into protected memory; a throw from inside wipes it.
+  const Secret line = factory.create_with(k_max_line, [&](std::span<std::byte> buffer) {
+    LineReader reader(buffer);
+    bool ask = true;
+    while (reader.state() == LineReader::State::reading) {
+      if (ask) {
+        // Echo off before the prompt shows: whatever is typed once it is visible must not echo
+        // (and TCSAFLUSH must not discard it). Not again mid-line: that would discard typing.
+        session.echo_off();
+        show(session.tty(), shown);
+        ask = false;
+      }
+      const int sig = session.wait();
+      if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+        session.suspend(sig);
+        reader.restart(); // the prompt is asked afresh after `fg`
+        ask = true;
+        continue;
+      }
+      if (sig != 0) {
+        session.restore_terminal();
+        show(session.tty(), "\n");
+        throw RunError(128 + sig, "interrupted while asking for secret '" + name + "'");
+      }
+      const std::span<std::byte> space = reader.space();
+      ssize_t got = 0;
       do {
-        got = ::read(session.tty(), out.data(), out.size());
+        got = ::read(session.tty(), space.data(), space.size());
       } while (got < 0 && errno == EINTR);
-    });
-    break;
-  }
-  if (got < 0) {
-    const int error = errno;
-    throw RunError("secret '" + name + "': cannot read the terminal: " + std::strerror(error));
-  }
-  if (got == 0) {
-    throw RunError("no secret entered for '" + name + "' (end of input)");
-  }
-  const auto length = static_cast<std::size_t>(got);
-  const std::size_t kept = line->with_bytes(
-      [&](std::span<const std::byte> s) { return s[length - 1] == std::byte{'\n'} ? length - 1 : length; });
-  if (kept > max_size) {
+      if (got < 0) {
+        const int error = errno;
+        throw RunError("secret '" + name + "': cannot read the terminal: " + std::strerror(error));
+      }
+      reader.commit(static_cast<std::size_t>(got));
+    }
+    if (reader.state() == LineReader::State::end) {
+      throw RunError("no secret entered for '" + name + "' (end of input)");
+    }
+    if (reader.state() == LineReader::State::too_long) {
+      throw RunError("secret '" + name + "': the line typed is longer than " +
+                     std::to_string(k_max_line - 1) +
+                     " bytes; use file:PATH, fd:N or stdin for a longer secret");
+    }
+    length = reader.length();
+  });
+  if (length > max_size) {
     throw RunError("secret '" + name + "' is larger than --max-size (" + std::to_string(max_size) +
                    " bytes)");
   }
-  return factory.create_with(kept, [&](std::span<std::byte> out) {
-    line->with_bytes([&](std::span<const std::byte> in) { std::memcpy(out.data(), in.data(), kept); });
+  return factory.create_with(length, [&](std::span<std::byte> out) {
+    line.with_bytes([&](std::span<const std::byte> in) { std::memcpy(out.data(), in.data(), length); });
   });
 }
 
