@@ -1,9 +1,7 @@
 #include "cli/cli.hpp"
 
 #include "bench/scenarios.hpp"
-#include "cli/bench_command.hpp"
-#include "cli/doctor.hpp"
-#include "cli/run_command.hpp"
+#include "cli/command_line.hpp"
 #include "run/error.hpp"
 #include "run/run.hpp"
 
@@ -46,25 +44,63 @@ run::InheritedState capture_inherited_state()
 
 int error(const std::string& message, int status = k_exit_failure)
 {
-  fmt::print(stderr, "smem: error: {}\n", message);
+  fmt::print(stderr, "{}\n", error_line(message));
   return status;
 }
 
 int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::Outcome& outcome)
 {
-  CLI::App app("smem holds secrets in protected memory and hands them to a child process.", "smem");
-  bool version = false;
+  CommandLine line;
+  try {
+    line.parse(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const CLI::CallForHelp& e) {
+    return line.app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return line.app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return error(std::string(e.what()) + " (see smem --help)");
+  }
+  if (line.version) {
+    print_version();
+    return 0;
+  }
+  if (line.run->parsed()) {
+    const run::RunOptions options = to_run_options(line.run_args, std::move(line.command));
+    outcome = run::run(options, inherited);
+    return outcome.status;
+  }
+  if (line.doctor->parsed()) {
+    return run_doctor(line.doctor_args, inherited.core);
+  }
+  if (line.bench->parsed()) {
+    return run_bench(line.bench_args);
+  }
+  fmt::print("{}", line.app.help());
+  return 0;
+}
+
+} // namespace
+
+std::string error_line(std::string_view message)
+{
+  // Messages quote paths, variable names and arguments as given: one stray control character
+  // must not break the line or reach the terminal as an escape sequence.
+  return "smem: error: " + run::printable(message);
+}
+
+CommandLine::CommandLine()
+    : app("smem holds secrets in protected memory and hands them to a child process.", "smem")
+{
   app.add_flag("--version", version, "Print smem's and libsodium's versions and the protection in use");
-  RunArgs run_args;
-  CLI::App* run = add_run_command(app, run_args);
-  DoctorArgs doctor_args;
-  CLI::App* doctor = add_doctor_command(app, doctor_args);
-  BenchArgs bench_args;
-  CLI::App* bench = add_bench_command(app, bench_args);
+  run = add_run_command(app, run_args);
+  doctor = add_doctor_command(app, doctor_args);
+  bench = add_bench_command(app, bench_args);
   app.add_subcommand("help", "Show the help of a command: smem help run");
+}
+
+void CommandLine::parse(std::vector<std::string> words)
+{
   // The command after `--` is the command's own business: split it off before CLI11 parses.
-  std::vector<std::string> words(argv + 1, argv + argc);
-  std::vector<std::string> command;
   if (const auto run_at = std::find(words.begin(), words.end(), "run"); run_at != words.end()) {
     if (const auto dashes = std::find(run_at, words.end(), "--"); dashes != words.end()) {
       command.assign(dashes + 1, words.end());
@@ -77,41 +113,14 @@ int dispatch(int argc, char** argv, const run::InheritedState& inherited, run::O
     try {
       app.get_subcommand(words[1]);
     } catch (const CLI::OptionNotFound&) {
-      return error("no command '" + words[1] + "'; see smem --help for the commands");
+      throw run::RunError("no command '" + words[1] + "'; see smem --help for the commands");
     }
     std::vector<std::string> as_help{words[1], "--help"};
     words = as_help;
   }
   std::reverse(words.begin(), words.end()); // CLI11 takes a reversed vector
-  try {
-    app.parse(words);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    return error(std::string(e.what()) + " (see smem --help)");
-  }
-  if (version) {
-    print_version();
-    return 0;
-  }
-  if (run->parsed()) {
-    const run::RunOptions options = to_run_options(run_args, std::move(command));
-    outcome = run::run(options, inherited);
-    return outcome.status;
-  }
-  if (doctor->parsed()) {
-    return run_doctor(doctor_args, inherited.core);
-  }
-  if (bench->parsed()) {
-    return run_bench(bench_args);
-  }
-  fmt::print("{}", app.help());
-  return 0;
+  app.parse(words);
 }
-
-} // namespace
 
 int main(int argc, char** argv)
 {
