@@ -1,5 +1,5 @@
 // smem_core_bench: what libsmem's core operations cost on this machine, next to the raw system
-// calls they are built from, for every backend x guard combination of the isolated layout.
+// calls they are built from, for every layout x backend x guard combination.
 //
 //   smem_core_bench            about a minute; the figures for notes and the README
 //   smem_core_bench --quick    a few seconds; for CI and smoke tests
@@ -32,13 +32,13 @@ void print_usage(std::FILE* out)
 {
   std::fputs("usage: smem_core_bench [--quick]\n"
              "  Measures libsmem's with_bytes (1 and 2 threads) and create+close of 32 bytes for\n"
-             "  every backend x guard (isolated layout), next to a raw mprotect pair and a raw\n"
+             "  every layout x backend x guard, next to a raw mprotect pair and a raw\n"
              "  system call measured in the same run. Figures are ns per operation.\n"
              "  --quick   a few seconds instead of about a minute\n",
              out);
 }
 
-constexpr const char* k_row_format = "%-22s %-10s %-9s %10.1f %10.1f %10.1f %8zu %12s\n";
+constexpr const char* k_row_format = "%-31s %-10s %-9s %10.1f %10.1f %10.1f %8zu %12s\n";
 
 std::string ratio_text(double median, double reference)
 {
@@ -54,7 +54,7 @@ class Report {
 public:
   void header()
   {
-    std::printf("%-22s %-10s %-9s %10s %10s %10s %8s %12s\n", "scenario", "backend", "guard", "median ns",
+    std::printf("%-31s %-10s %-9s %10s %10s %10s %8s %12s\n", "scenario", "backend", "guard", "median ns",
                 "min ns", "p99 ns", "samples", "/ mprotect");
   }
 
@@ -69,7 +69,7 @@ public:
 
   void failed(const char* label, const char* backend, const char* guard, const char* what)
   {
-    std::printf("%-22s %-10s %-9s failed: %s\n", label, backend, guard, what);
+    std::printf("%-31s %-10s %-9s failed: %s\n", label, backend, guard, what);
     std::fflush(stdout);
     m_failures++;
   }
@@ -124,48 +124,51 @@ int main(int argc, char** argv)
     report.failed("raw syscall getppid", "-", "-", e.what());
   }
 
+  constexpr std::array k_layouts{smem::Layout::pooled, smem::Layout::isolated};
   constexpr std::array k_backends{smem::Backend::secretmem, smem::Backend::mlock};
-  constexpr std::array k_guards{smem::Guard::mprotect, smem::Guard::none};
-  for (const smem::Backend backend : k_backends) {
-    for (const smem::Guard guard : k_guards) {
-      const smem::Options options{.backend = backend, .guard = guard, .layout = smem::Layout::isolated};
-      try {
-        (void)smem::SecretFactory(options);
-      } catch (const smem::Error& e) {
-        if (e.code() != smem::Errc::unsupported) {
-          report.failed("(factory)", name(backend), name(guard), e.what());
-        } else {
-          std::printf("%-22s %-10s %-9s unavailable here: %s\n", "(all)", name(backend), name(guard),
-                      e.what());
-        }
-        continue;
-      }
-      struct Run {
-        const char* label;
-        smem::bench::Samples (*run)(const smem::Options&, const Budget&);
-      };
-      const std::array runs{
-          Run{"with_bytes", smem::bench::with_bytes_single},
-          Run{"with_bytes 2 threads",
-              [](const smem::Options& o, const Budget& b) {
-                return smem::bench::with_bytes_threads(o, 2, b);
-              }},
-          Run{"create+close 32 B",
-              [](const smem::Options& o, const Budget& b) { return smem::bench::create_close(o, 32, b); }},
-      };
-      for (const Run& run : runs) {
+  constexpr std::array k_guards{smem::Guard::pkey, smem::Guard::mprotect, smem::Guard::none};
+  for (const smem::Layout layout : k_layouts) {
+    for (const smem::Backend backend : k_backends) {
+      for (const smem::Guard guard : k_guards) {
+        const smem::Options options{.backend = backend, .guard = guard, .layout = layout};
         try {
-          report.row(run.label, name(backend), name(guard), run.run(options, budget));
-        } catch (const std::exception& e) {
-          report.failed(run.label, name(backend), name(guard), e.what());
+          (void)smem::SecretFactory(options);
+        } catch (const smem::Error& e) {
+          if (e.code() != smem::Errc::unsupported) {
+            report.failed("(factory)", name(backend), name(guard), e.what());
+          } else {
+            std::printf("%-31s %-10s %-9s unavailable here: %s\n", "(all)", name(backend), name(guard),
+                        e.what());
+          }
+          continue;
+        }
+        struct Run {
+          const char* label;
+          smem::bench::Samples (*run)(const smem::Options&, const Budget&);
+        };
+        const std::array runs{
+            Run{"with_bytes", smem::bench::with_bytes_single},
+            Run{"with_bytes 2 threads",
+                [](const smem::Options& o, const Budget& b) {
+                  return smem::bench::with_bytes_threads(o, 2, b);
+                }},
+            Run{"create+close 32 B",
+                [](const smem::Options& o, const Budget& b) { return smem::bench::create_close(o, 32, b); }},
+        };
+        for (const Run& run : runs) {
+          const std::string label = std::string(name(layout)) + " " + run.label;
+          try {
+            report.row(label.c_str(), name(backend), name(guard), run.run(options, budget));
+          } catch (const std::exception& e) {
+            report.failed(label.c_str(), name(backend), name(guard), e.what());
+          }
         }
       }
     }
   }
 
   const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
-  std::printf("\nlayout: %s for every row; '/ mprotect' is the row's median over the raw mprotect pair's.\n",
-              name(smem::Layout::isolated));
+  std::printf("\n'/ mprotect' is the row's median over the raw mprotect pair's.\n");
   std::printf("done in %.1f s%s\n", elapsed.count(),
               report.failures() > 0 ? (", " + std::to_string(report.failures()) + " row(s) failed").c_str()
                                     : "");

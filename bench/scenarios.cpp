@@ -384,6 +384,21 @@ Outcome alloc(const Context& c)
   return Outcome{{make_row("alloc", "ns", std::move(s.ns_per_op), k_lifetime_floor)}, {}};
 }
 
+// A secret's whole life, as a caller that makes one per request pays it.
+Outcome create_close_scenario(const Context& c)
+{
+  const SecretFactory factory(c.options);
+  const Secret warm = factory.create_random(k_secret_size); // a pooled arena exists from here on
+  Samples s = sample_op(
+      [&factory] {
+        Secret secret = factory.create_random(k_secret_size);
+        secret.close();
+        return 0U;
+      },
+      c.budget);
+  return Outcome{{make_row("create_close", "ns", std::move(s.ns_per_op), k_lifetime_floor)}, {}};
+}
+
 Outcome cleanup(const Context& c)
 {
   const SecretFactory factory(c.options);
@@ -690,6 +705,8 @@ const std::vector<Scenario>& scenarios()
        Kind::scenario, false, 1, mask_throughput},
       {"run_overhead", "ms", "smem run -s k=random:32 --fd 3=k -- /bin/true, and /bin/true bare",
        Kind::scenario, false, 1, run_overhead},
+      {"create_close", "ns", "create_random(32) then close(): a secret's whole life", Kind::scenario, true, 1,
+       create_close_scenario},
   };
   return all;
 }

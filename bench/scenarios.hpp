@@ -125,7 +125,8 @@ struct Scenario {
 };
 
 // Every scenario: the floors first (floor_syscall, floor_mprotect_pair, floor_mprotect_parallel,
-// floor_page_lifetime, floor_copy), then the SPEC 1.2 scenarios in its order. Their rows:
+// floor_page_lifetime, floor_copy), then the SPEC 1.2 scenarios in its order, then smem's own
+// (create_close). Their rows:
 //   secret_with_bytes            ns  one with_bytes on an idle 32-byte secret, callback touches 2 bytes
 //   secret_with_bytes_func       ns  with_bytes returning a value computed from all 32 bytes
 //   final_sequential             ns  the final_parallel loop on one thread (same harness)
@@ -144,10 +145,11 @@ struct Scenario {
 //                                    /dev/null (so masking is on: the supervised path)
 //   run_overhead/no_mask         ms  the same with --mask never (the exec-in-place fast path)
 //   run_overhead/bare            ms  /bin/true alone
+//   create_close                 ns  create_random(32) then close(), timed together: a secret's life
 // The single-thread access and protection rows (and final_parallel/per_thread) refer to
 // floor_mprotect_pair; final_parallel, its /own_secret and concurrency (per access) to
-// floor_mprotect_parallel (as many threads as final_parallel); alloc and cleanup to
-// floor_page_lifetime; mask_throughput to floor_copy; run_overhead to its /bare row.
+// floor_mprotect_parallel (as many threads as final_parallel); alloc, cleanup and create_close
+// to floor_page_lifetime; mask_throughput to floor_copy; run_overhead to its /bare row.
 const std::vector<Scenario>& scenarios();
 
 // The scenario called `name`, or nullptr.

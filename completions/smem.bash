@@ -267,7 +267,7 @@ _smem_bench_value()
     case $option in
         --scenario)
             _smem_add "$prefix" secret_with_bytes secret_with_bytes_func final_sequential \
-                final_parallel alloc protect cleanup concurrency mask_throughput run_overhead \
+                final_parallel alloc create_close protect cleanup concurrency mask_throughput run_overhead \
                 floor_syscall floor_mprotect_pair floor_mprotect_parallel floor_page_lifetime floor_copy
             ;;
         --save) _smem_add_files "$prefix" "$value" ;;

@@ -183,6 +183,7 @@ complete -c smem -n '__smem_using bench' -l scenario -x -d 'Run only this scenar
     final_sequential\t"the final_parallel access loop on a single thread"
     final_parallel\t"all CPUs on one shared secret"
     alloc\t"create_random(32) alone"
+    create_close\t"create_random(32) then close()"
     protect\t"what the guard adds to one access"
     cleanup\t"close() alone of an idle secret"
     concurrency\t"4, 8, 16 threads x 1000 accesses to one secret: wall time"

@@ -12,17 +12,21 @@ enum class Backend {
 
 // How an idle secret is made unreadable.
 enum class Guard {
-  automatic, // pkey when the CPU and kernel have protection keys and this build supports them, else mprotect
-  pkey,      // memory protection keys: access granted to the calling thread only (not yet implemented)
-  mprotect,  // PROT_NONE at rest; the first concurrent reader opens, the last one closes
-  none,      // always readable, never writable after creation: locking and wiping only
+  automatic, // pkey when the CPU and kernel have protection keys, else mprotect
+  pkey,      // memory protection keys: access granted to the calling thread only, for one callback,
+             // with no system call; other threads fault even while it reads. x86-64 with PKU only.
+  mprotect,  // PROT_NONE at rest; the first concurrent reader opens, the last one closes. Pooled
+             // secrets sharing a page are readable together while any of them is read.
+  none,      // always readable: locking and wiping only. Isolated secrets are read-only after
+             // creation; pooled arenas stay writable (no system call per secret).
 };
 
 // How secrets share pages.
 enum class Layout {
-  automatic, // the best layout this build offers (isolated today)
+  automatic, // pooled
   isolated,  // own data pages between two guard pages, data against the trailing guard, canary before it
-  pooled,    // slots in shared locked arenas (not yet implemented)
+  pooled,    // secrets up to 1 KiB in size-class slots of shared locked arenas (a canary per slot,
+             // padding checked at close); larger secrets get isolated pages
 };
 
 // What happens when the kernel refuses to lock memory (RLIMIT_MEMLOCK).

@@ -74,17 +74,21 @@ Facts gather(const rlimit& core)
   ::getrlimit(RLIMIT_MEMLOCK, &memlock);
   f.memlock_soft = as_bytes(memlock.rlim_cur);
   f.memlock_hard = as_bytes(memlock.rlim_max);
-  // The isolated layout locks one data page per small secret (the canary and 32 bytes fit in one)
-  // and maps about three areas per secret (guard, data, guard); libsmem raises the soft limit to
-  // the hard one when it needs to, so the hard limit is what counts.
+  f.chosen = SecretFactory().options();
+  // libsmem raises the soft limit to the hard one when it needs to, so the hard limit is what
+  // counts. The pooled layout puts a 32-byte secret in a 48-byte slot (canary included), whole
+  // slots per locked page, in arenas of up to 64 pages of about three mappings each; the isolated
+  // layout locks a page and maps three areas per secret.
   const long long page = ::sysconf(_SC_PAGESIZE);
-  const long long by_maps = read_number("/proc/sys/vm/max_map_count").value_or(65530) / 3;
-  f.capacity_32b = f.memlock_hard < 0 ? by_maps : std::min(by_maps, f.memlock_hard / page);
+  const long long max_maps = read_number("/proc/sys/vm/max_map_count").value_or(65530);
+  const bool pooled = f.chosen.layout == Layout::pooled;
+  const long long per_page = pooled ? page / 48 : 1;
+  const long long by_maps = pooled ? max_maps / 3 * 64 * per_page : max_maps / 3;
+  f.capacity_32b = f.memlock_hard < 0 ? by_maps : std::min(by_maps, f.memlock_hard / page * per_page);
   f.core_dumps = core.rlim_cur != 0;
   if (const auto scope = read_number("/proc/sys/kernel/yama/ptrace_scope")) {
     f.ptrace_scope = static_cast<int>(*scope);
   }
-  f.chosen = SecretFactory().options();
   return f;
 }
 
@@ -125,13 +129,14 @@ void print_text(const Facts& f)
                       : "secrets use mlock'd memory that root can read; boot Linux >= 5.14 with "
                         "secretmem.enable=1 (and allow memfd_secret in seccomp) to fix");
   line("protection keys", f.pkeys ? "yes" : "no",
-       f.pkeys ? "per-thread access is available to libsmem"
-               : "each access costs an mprotect pair (about 2 us) instead of ~40 ns; needs a CPU with PKU "
-                 "(Intel Xeon Skylake-SP or later, AMD Zen 3 or later) and a kernel with pkeys");
+       f.pkeys ? "each access is granted to its own thread only, with no system call"
+               : "each access costs an mprotect pair (about 2 us) instead of ~40 ns and opens the secret's "
+                 "page to every thread; needs a CPU with PKU (Intel Xeon Skylake-SP or later, AMD Zen 3 "
+                 "or later) and a kernel with pkeys");
   line("RLIMIT_MEMLOCK", limit_text(f.memlock_soft) + " / " + limit_text(f.memlock_hard),
        fmt::format(
            "soft / hard: room for about {} secrets of 32 bytes{}", f.capacity_32b,
-           f.memlock_hard >= 0 && f.capacity_32b < 1000
+           f.memlock_hard >= 0 && f.capacity_32b < 10000
                ? "; raise it with `ulimit -l`, systemd LimitMEMLOCK=, or `docker run --ulimit memlock=-1`"
                : ""));
   line("core dumps", f.core_dumps ? "enabled" : "disabled",
@@ -142,11 +147,11 @@ void print_text(const Facts& f)
            ? "same-user processes cannot attach to smem (it is non-dumpable as well)"
            : "smem is non-dumpable, so same-user processes cannot attach; set kernel.yama.ptrace_scope=1 "
              "to protect your other programs too");
-  fmt::print("\nsmem run uses backend {}, guard {}, layout {}: {}; {}.\n", bench::name(f.chosen.backend),
+  fmt::print("\nsmem run uses backend {}, guard {}, layout {}: {}; {}; {}.\n", bench::name(f.chosen.backend),
              bench::name(f.chosen.guard), bench::name(f.chosen.layout),
              f.memfd_secret ? "memfd_secret works here" : "memfd_secret is unavailable, so mlock",
-             f.pkeys ? "protection keys exist but this build does not use them yet, so mprotect"
-                     : "no protection keys, so mprotect");
+             f.chosen.guard == Guard::pkey ? "protection keys work here" : "no protection keys, so mprotect",
+             "secrets up to 1 KiB share locked arenas, larger ones get their own guarded pages");
 }
 
 } // namespace

@@ -309,7 +309,7 @@ TEST_SUITE("bench/command")
       const Result r = run_smem({"bench", "--scenario", "nope"});
       CHECK(r.status == 125);
       CHECK(contains(r.err, "smem: error: unknown scenario 'nope' (scenarios: secret_with_bytes, "));
-      CHECK(contains(r.err, "run_overhead)"));
+      CHECK(contains(r.err, "create_close)"));
     }
     SUBCASE("a --save file that cannot be written is refused before measuring")
     {

@@ -26,7 +26,7 @@ TEST_SUITE("cli/cli")
   TEST_CASE("smem doctor --json has every SPEC field and follows RLIMIT_MEMLOCK")
   {
     const TempDir dir;
-    // 64 KiB soft and hard, as in a tight container: 16 isolated 32-byte secrets fit.
+    // 64 KiB soft and hard, as in a tight container: 16 pages of 85 pooled 48-byte slots.
     const Result r = smem(dir, {"doctor", "--json"}, [] {
       const rlimit tight{64 * 1024, 64 * 1024};
       return ::setrlimit(RLIMIT_MEMLOCK, &tight) == 0 ? std::string() : std::string("setrlimit failed");
@@ -38,7 +38,8 @@ TEST_SUITE("cli/cli")
     }
     CHECK(contains(r.out, "\"memlock_soft\": 65536"));
     CHECK(contains(r.out, "\"memlock_hard\": 65536"));
-    CHECK(contains(r.out, "\"secrets_32b_capacity\": 16"));
+    CHECK(contains(r.out, "\"secrets_32b_capacity\": 1360"));
+    CHECK(contains(r.out, "\"layout\": \"pooled\""));
     CHECK(r.out.front() == '{');
     CHECK(r.out.substr(r.out.size() - 2) == "}\n");
   }

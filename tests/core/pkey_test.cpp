@@ -51,14 +51,24 @@ TEST_SUITE("core/pkey")
           const SecretFactory factory(Options{.guard = Guard::pkey, .layout = l});
           const std::vector<std::byte> content = pattern(32);
           const Secret secret = make_secret(factory, content);
-          return secret.with_bytes([&](std::span<const std::byte> s) {
-            if (!same_bytes(s, content)) {
-              return 1; // the owner must read it
+          // Started before the access: a thread inherits its creator's PKRU, so one started inside
+          // the callback would read (see SECURITY.md).
+          std::atomic<const std::byte*> target{nullptr};
+          std::thread other([&] {
+            const std::byte* p = nullptr;
+            while ((p = target.load()) == nullptr) {
             }
-            std::thread other([&] { touch(s.data()); }); // must fault: this thread has no access
-            other.join();
-            return k_child_no_fault;
+            touch(p); // must fault: this thread has no access
           });
+          const bool owner_reads = secret.with_bytes([&](std::span<const std::byte> s) {
+            if (!same_bytes(s, content)) {
+              return false;
+            }
+            target.store(s.data());
+            other.join(); // the access stays open until the other thread has tried
+            return true;
+          });
+          return owner_reads ? k_child_no_fault : 1;
         });
         INFO(describe(r));
         CHECK(r.killed_by(SIGSEGV));
