@@ -125,7 +125,7 @@ TEST_SUITE("fault/limits")
         CHECK(read_file(out) == k_secret);
         continue;
       }
-      MESSAGE(path.name << ", RLIMIT_MEMLOCK " << limit << ": " << r.err);
+      MESSAGE(path.name << ", RLIMIT_MEMLOCK " << limit << ": smem refuses with 125");
       CHECK(r.exited(125));
       CHECK(one_error_line(r));
       CHECK(contains(r.err, "RLIMIT_MEMLOCK"));

@@ -14,4 +14,7 @@ target_sources(smem_tests PRIVATE
   ${SMEM_FAULT_TESTS_DIR}/fault_children.cpp
   ${SMEM_FAULT_TESTS_DIR}/limits_test.cpp
   ${SMEM_FAULT_TESTS_DIR}/sources_test.cpp
+  ${SMEM_FAULT_TESTS_DIR}/io_test.cpp
+  ${SMEM_FAULT_TESTS_DIR}/signals_test.cpp
+  ${SMEM_FAULT_TESTS_DIR}/load_test.cpp
 )
