@@ -147,11 +147,7 @@ class ProviderSignals {
 public:
   ProviderSignals()
   {
-    sigset_t set;
-    sigemptyset(&set);
-    for (const int sig : k_stop_signals) {
-      sigaddset(&set, sig);
-    }
+    const sigset_t set = stop_set();
     ::sigprocmask(SIG_BLOCK, &set, &m_mask);
     g_stop_signal = 0;
     struct sigaction action {};
@@ -168,16 +164,12 @@ public:
 
   ~ProviderSignals()
   {
-    sigset_t all;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, nullptr);
-    g_provider_pid = 0;
-    if (const int fd = g_provider_fd.exchange(-1); fd >= 0) {
-      ::close(fd);
-    }
+    finish();
     for (std::size_t i = 0; i < std::size(k_stop_signals); ++i) {
       ::sigaction(k_stop_signals[i], &m_saved[i], nullptr);
     }
+    // A signal that came after finish() is delivered now, as it would have been without smem's
+    // handlers: nothing is swallowed.
     ::sigprocmask(SIG_SETMASK, &m_mask, nullptr);
   }
 
@@ -192,9 +184,30 @@ public:
     ::sigprocmask(SIG_SETMASK, &m_mask, nullptr);
   }
 
-  [[nodiscard]] int stop_signal() const noexcept { return g_stop_signal; }
+  // The provider is gone: blocks the signals (they wait for the destructor) and returns the one
+  // that came meanwhile, or 0.
+  int finish() noexcept
+  {
+    const sigset_t set = stop_set();
+    ::sigprocmask(SIG_BLOCK, &set, nullptr);
+    g_provider_pid = 0;
+    if (const int fd = g_provider_fd.exchange(-1); fd >= 0) {
+      ::close(fd);
+    }
+    return g_stop_signal;
+  }
 
 private:
+  static sigset_t stop_set() noexcept
+  {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int sig : k_stop_signals) {
+      sigaddset(&set, sig);
+    }
+    return set;
+  }
+
   sigset_t m_mask{};
   struct sigaction m_saved[std::size(k_stop_signals)]{};
 };
@@ -255,9 +268,8 @@ Secret from_cmd(const SecretFactory& factory, const SecretSpec& spec, std::size_
   }
   ::close(out[0]);
   reap();
-  if (signals.stop_signal() != 0) {
-    throw RunError(128 + signals.stop_signal(),
-                   "interrupted while waiting for " + provider + " of " + describe(spec));
+  if (const int sig = signals.finish(); sig != 0) {
+    throw RunError(128 + sig, "interrupted while waiting for " + provider + " of " + describe(spec));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     return std::move(*secret);

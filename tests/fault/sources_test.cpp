@@ -1,11 +1,13 @@
 // Fault injection, sources (issue 8 part 3): no controlling terminal, a cmd: provider that hangs
 // and one that floods. SPEC 1.1 has no provider timeout (--timeout is the command's), so a hanging
 // provider must end with smem when smem is told to end, and never outlive it.
+#include "cli/pty.hpp"
 #include "fault/fault_util.hpp"
 
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <filesystem>
 #include <string>
 #include <sys/stat.h>
@@ -148,6 +150,45 @@ TEST_SUITE("fault/sources")
     INFO("smem: " << r.describe() << ", stderr: " << r.err);
     CHECK(r.exited(128 + SIGTERM));
     CHECK(one_error_line(r));
+    CHECK(ends(provider));
+    CHECK(group_empty(process.pid()));
+  }
+
+  TEST_CASE("a terminal Ctrl-C during a hanging provider reaches it once, and a second one ends it")
+  {
+    // The terminal signals its whole foreground group, the provider included: smem must not pass
+    // that SIGINT on again. The provider survives the first (it traps INT), then tells the test
+    // after a round trip through a FIFO, by which time a duplicate would have arrived.
+    TempDir dir;
+    Pty pty;
+    const std::string pid_file = dir.str("provider.pid");
+    const std::string log = dir.str("provider.log");
+    const std::string fifo = dir.str("provider.fifo");
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    Command c = smem_command(dir, Args{"-s",
+                                       "x=cmd:echo $$ > " + pid_file + "; exec 7<>" + fifo +
+                                           "; trap 'echo INT >> " + log +
+                                           "; echo provider-got-INT >&2' INT; echo provider-started >&2; "
+                                           "while :; do read x <&7 && echo \"provider-read $x\" >&2; done",
+                                       "--fd", "3=x", "--", "true"});
+    c.controlling_tty = pty.slave;
+    Process process(c);
+    REQUIRE(process.wait_for_stderr("provider-started\n"));
+    const pid_t provider = read_pid(pid_file);
+    REQUIRE(provider > 0);
+    pty.type("\x03");
+    REQUIRE(process.wait_for_stderr("provider-got-INT\n"));
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "sync\n", 5) == 5);
+    ::close(fd);
+    REQUIRE(process.wait_for_stderr("provider-read sync\n"));
+    CHECK(read_file(log) == "INT\n");
+    pty.type("\x03"); // the second: smem stops waiting (SIGKILL for the provider)
+    const Result r = process.wait();
+    INFO("smem: " << r.describe() << ", stderr: " << r.err);
+    CHECK(r.exited(128 + SIGINT));
+    CHECK(contains(r.err, "smem: error: interrupted while waiting for provider"));
     CHECK(ends(provider));
     CHECK(group_empty(process.pid()));
   }
