@@ -64,14 +64,23 @@ public:
     ScopeUnmap undo(m);
     auto [group, offset] = take_pages(data_pages);
     const off_t file_offset = static_cast<off_t>(offset * page_size());
-    void* mapped = sys().mmap(m.data, m.data_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                              group->fd, file_offset);
-    if (mapped == MAP_FAILED && is_lock_refusal(errno) && raise_memlock_soft_limit()) {
+    // Counted first (memlock.hpp): some kernels map past the limit and SIGBUS on first touch.
+    const bool accounted = account_locked(m.data_length);
+    void* mapped = MAP_FAILED;
+    errno = EAGAIN;
+    if (accounted) {
       mapped = sys().mmap(m.data, m.data_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, group->fd,
                           file_offset);
+      if (mapped == MAP_FAILED && is_lock_refusal(errno) && raise_memlock_soft_limit()) {
+        mapped = sys().mmap(m.data, m.data_length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, group->fd,
+                            file_offset);
+      }
     }
     if (mapped == MAP_FAILED) {
       const int error = errno;
+      if (accounted) {
+        unaccount_locked(m.data_length);
+      }
       give_back(group, offset, data_pages);
       if (!is_lock_refusal(error)) {
         errno = error;
@@ -100,6 +109,7 @@ public:
       advise(m.data, m.data_length, MADV_DONTFORK, "MADV_DONTFORK");
     } catch (...) {
       if (sys().munmap(m.base, m.length) == 0) {
+        unaccount_locked(m.data_length);
         give_back(group, offset, data_pages);
       }
       undo.release();
@@ -116,6 +126,7 @@ public:
       return false;
     }
     if (mapping.group != nullptr) {
+      unaccount_locked(mapping.data_length);
       give_back(static_cast<Group*>(mapping.group), mapping.group_offset, mapping.data_length / page_size());
     }
     return true;
@@ -131,6 +142,7 @@ public:
     }
     new (&m_groups) std::list<Group>(); // leaks the parent's nodes in the child on purpose
     new (&m_mutex) std::mutex();
+    forget_accounted_after_fork();
   }
 
 private:

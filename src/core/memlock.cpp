@@ -3,8 +3,10 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <linux/capability.h>
 #include <string>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace smem::detail {
@@ -33,7 +35,61 @@ long long locked_bytes()
   return kib < 0 ? -1 : kib * 1024;
 }
 
+std::atomic<std::size_t> g_accounted{0};
+
+// Whether this process may lock memory beyond RLIMIT_MEMLOCK (CAP_IPC_LOCK in its effective set).
+// Asked each time: a process may drop privileges after its first secret.
+bool may_exceed_memlock() noexcept
+{
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (::syscall(SYS_capget, &header, data) != 0) {
+    return false;
+  }
+  return (data[CAP_IPC_LOCK / 32].effective & (1U << (CAP_IPC_LOCK % 32))) != 0;
+}
+
 } // namespace
+
+bool account_locked(std::size_t bytes) noexcept
+{
+  if (may_exceed_memlock()) {
+    g_accounted.fetch_add(bytes, std::memory_order_relaxed);
+    return true;
+  }
+  for (bool raised = false;;) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_MEMLOCK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+      g_accounted.fetch_add(bytes, std::memory_order_relaxed);
+      return true;
+    }
+    std::size_t held = g_accounted.load(std::memory_order_relaxed);
+    while (held + bytes <= limit.rlim_cur) {
+      if (g_accounted.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    if (raised || !raise_memlock_soft_limit()) {
+      return false;
+    }
+    raised = true;
+  }
+}
+
+void unaccount_locked(std::size_t bytes) noexcept
+{
+  g_accounted.fetch_sub(bytes, std::memory_order_relaxed);
+}
+
+std::size_t accounted_locked() noexcept
+{
+  return g_accounted.load(std::memory_order_relaxed);
+}
+
+void forget_accounted_after_fork() noexcept
+{
+  g_accounted.store(0, std::memory_order_relaxed);
+}
 
 bool raise_memlock_soft_limit() noexcept
 {
@@ -55,9 +111,8 @@ std::string memlock_message(std::size_t requested_bytes, const char* what)
   if (const long long locked = locked_bytes(); locked >= 0) {
     message += ", " + std::to_string(locked) + " bytes already locked by this process";
   }
-  message += "; raise it with `ulimit -l <KiB>` in the shell, LimitMEMLOCK= in a systemd unit, "
-             "`docker run --ulimit memlock=<bytes>` in a container, or accept unlocked memory with "
-             "LockFailure::warn";
+  message += "; raise it with `ulimit -l <KiB>` in the shell, LimitMEMLOCK= in a systemd unit, or "
+             "`docker run --ulimit memlock=<bytes>` in a container";
   return message;
 }
 

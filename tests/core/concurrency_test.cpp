@@ -213,6 +213,7 @@ TEST_SUITE("core/concurrency")
     constexpr int k_closers = 8;
     constexpr int k_rounds = 100;
     const SecretFactory factory;
+    const Secret warm = factory.create_random(32); // a pooled arena, registered, exists from here on
     const std::size_t registered_before = detail::registry_count();
     std::optional<Secret> secret;
     std::atomic<long> errors{0};

@@ -162,6 +162,7 @@ TEST_SUITE("core/pkey")
     const SecretFactory factory(Options{.guard = Guard::pkey, .layout = Layout::pooled});
     const std::vector<std::byte> content = pattern(48);
     const Secret kept = make_secret(factory, content);
+    const Secret warm = factory.create_random(32); // the 32-byte class's arena exists from here on
     SysSpy spy;
     for (int i = 0; i < 100; ++i) {
       CHECK(holds(kept, content));
