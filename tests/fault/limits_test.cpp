@@ -134,10 +134,7 @@ TEST_SUITE("fault/limits")
     }
   }
 
-  // Reported, not fixed here: the text comes from libsmem (src/core/memlock), shared with library
-  // users, and only `smem run` can say what a command-line user can do instead.
-  TEST_CASE("the memlock message of smem run offers only what a command-line user can do" *
-            doctest::skip(true))
+  TEST_CASE("the memlock message of smem run offers only what a command-line user can do")
   {
     TempDir dir;
     const std::string binary = prepare_for_uid(k_limited_uid, dir);
