@@ -78,8 +78,9 @@ run::RunOptions to_run_options(const RunArgs& args, std::vector<std::string> com
     o.timeout = run::parse_duration(args.timeout);
   }
   if (!args.stray_command.empty()) {
-    throw run::RunError("put -- between smem's options and the command: smem run [OPTIONS] -- " +
-                        args.stray_command.front() + " ...");
+    // The stray words are not repeated: a mistyped `-s pw hunter2` must not print hunter2 again.
+    throw run::RunError("put -- between smem's options and the command: smem run [OPTIONS] -- COMMAND "
+                        "[ARGS...]");
   }
   o.command = std::move(command);
   return o;

@@ -52,8 +52,9 @@ TEST_SUITE("cli/command_line")
   }
 
   // Caught by fuzz/cli_fuzz (one-line messages): `smem run -s a=stdin $'x\n\e[2J'` (no --) printed
-  // the stray word raw in "put -- between smem's options and the command".
-  TEST_CASE("an error is printed on one line whatever the arguments hold")
+  // the stray word raw in "put -- between smem's options and the command". It is not repeated at all
+  // now: `smem run -s pw hunter2` (a value where a source belongs) must not print hunter2.
+  TEST_CASE("an error is printed on one line whatever the arguments hold, without the stray words")
   {
     CommandLine line;
     line.parse({"run", "-s", "a=stdin", "x\n\x1b[2J"});
@@ -68,6 +69,7 @@ TEST_SUITE("cli/command_line")
     const std::string printed = smem::cli::error_line(message);
     CHECK(printed.rfind("smem: error: ", 0) == 0);
     CHECK(one_clean_line(printed));
-    CHECK(printed.find("x\\n\\x1b[2J") != std::string::npos);
+    CHECK(printed.find("x\\n") == std::string::npos);
+    CHECK(printed.find("x\n") == std::string::npos);
   }
 }
