@@ -2,9 +2,12 @@
 //
 // The input is decoded into an alphabet (small ones make secrets overlap, nest and share
 // prefixes), a few secrets, a text mixing free bytes with whole or partial patterns, and a chunking
-// with occasional flushes. The masker's output must equal the reference applied to each stretch
-// between flushes (a flush ends a stream), and after every feed the bytes held back must be fewer
-// than the longest pattern and, when any, begin a pattern. Build and run with fuzz/run.
+// with occasional flushes and long pieces (the scanner's widest loop needs 128 bytes). The output,
+// built the way the supervisor writes it (passed bytes taken from the input itself), must equal
+// the reference applied to each stretch between flushes (a flush ends a stream); every feed must
+// account for each input byte once (passed or dropped); and after every feed the bytes held back
+// must be fewer than the longest pattern and, when any, begin a pattern. Build and run with
+// fuzz/run.
 #include "fuzz/naive_masker.hpp"
 #include "mask/masker.hpp"
 #include "mask/patterns.hpp"
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -53,6 +57,47 @@ const smem::SecretFactory& factory()
   static const smem::SecretFactory f(smem::Options{.guard = smem::Guard::none});
   return f;
 }
+
+// Builds the output from the spans of the input the masker passes, like the supervisor does.
+class CheckingSink final : public smem::mask::Sink {
+public:
+  explicit CheckingSink(Bytes& out) : m_out(out) {}
+  void start(std::span<const std::byte> in)
+  {
+    m_in = in;
+    m_at = 0;
+  }
+  void pass(std::size_t n) override
+  {
+    take(n);
+    m_out.insert(m_out.end(), m_in.begin() + static_cast<std::ptrdiff_t>(m_at - n),
+                 m_in.begin() + static_cast<std::ptrdiff_t>(m_at));
+  }
+  void drop(std::size_t n) override { take(n); }
+  void put(std::span<const std::byte> bytes) override
+  {
+    m_out.insert(m_out.end(), bytes.begin(), bytes.end());
+  }
+  void finish() const
+  {
+    if (m_at != m_in.size()) {
+      fail("a feed left input bytes unaccounted for", m_in.size() - m_at);
+    }
+  }
+
+private:
+  void take(std::size_t n)
+  {
+    if (n == 0 || n > m_in.size() - m_at) {
+      fail("a pass or drop beyond the input (or empty)", n);
+    }
+    m_at += n;
+  }
+
+  Bytes& m_out;
+  std::span<const std::byte> m_in;
+  std::size_t m_at = 0;
+};
 
 } // namespace
 
@@ -102,15 +147,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
 
-  // Chunking: pieces of 0 to 64 bytes with a flush now and then, from the bytes left (cycled).
+  // Chunking: pieces of 0 to 64 bytes, now and then a long one or a flush, from the bytes left
+  // (cycled).
   smem::mask::Masker masker(table);
   Bytes out;
+  CheckingSink sink(out);
   Bytes expected;
   std::size_t segment = 0; // start of the current stream in `text`
   std::size_t at = 0;
   std::size_t step = 0;
   const auto flush = [&] {
-    masker.flush(out);
+    sink.start({});
+    masker.flush(sink);
     const auto reference =
         smem::mask::reference::naive_mask(patterns, std::span(text).subspan(segment, at - segment));
     expected.insert(expected.end(), reference.begin(), reference.end());
@@ -126,8 +174,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       flush();
       continue;
     }
-    const std::size_t n = give_up ? text.size() - at : std::min<std::size_t>(c % 65, text.size() - at);
-    masker.feed(std::span(text).subspan(at, n), out);
+    // 0xf0 to 0xfe: a long piece, 128 bytes and more; otherwise 0 to 64 bytes.
+    const std::size_t want = c >= 0xf0 ? 128 + (c - 0xf0) * 97U : c % 65U;
+    const std::size_t n = give_up ? text.size() - at : std::min(want, text.size() - at);
+    const auto piece = std::span(text).subspan(at, n);
+    sink.start(piece);
+    masker.feed(piece, sink);
+    sink.finish();
     at += n;
     if (masker.held() > 0) {
       if (masker.held() >= table->longest()) {

@@ -57,16 +57,71 @@ std::uint32_t load4(const std::byte* p) noexcept
   return v;
 }
 
-void append(std::vector<std::byte>& out, const std::byte* from, const std::byte* to)
+std::span<const std::byte> mask_bytes() noexcept
 {
-  out.insert(out.end(), from, to);
+  return {reinterpret_cast<const std::byte*>(k_mask.data()), k_mask.size()};
 }
 
-void append_mask(std::vector<std::byte>& out)
-{
-  const auto* m = reinterpret_cast<const std::byte*>(k_mask.data());
-  out.insert(out.end(), m, m + k_mask.size());
-}
+// How a scan of the input itself reports to the sink: positions are the input's.
+struct InputOut {
+  Sink& sink;
+  void literal(std::size_t from, std::size_t to) const
+  {
+    if (to > from) {
+      sink.pass(to - from);
+    }
+  }
+  void mask(std::size_t from, std::size_t to) const
+  {
+    sink.put(mask_bytes());
+    sink.drop(to - from);
+  }
+};
+
+// How a scan of the masker's buffer reports: its first `held` bytes were held back from earlier
+// feeds (they are put), the rest is the head of the current input (passed or dropped).
+struct BufferOut {
+  Sink& sink;
+  const std::byte* buffer;
+  std::size_t held;
+  void literal(std::size_t from, std::size_t to) const
+  {
+    if (from < held && to > from) {
+      sink.put({buffer + from, std::min(to, held) - from});
+    }
+    if (to > held && to > from) {
+      sink.pass(to - std::max(from, held));
+    }
+  }
+  void mask(std::size_t from, std::size_t to) const
+  {
+    sink.put(mask_bytes());
+    if (to > held) {
+      sink.drop(to - std::max(from, held));
+    }
+  }
+};
+
+// Appends what a Sink is given to a vector (the feed/flush overloads that take one).
+class VectorSink final : public Sink {
+public:
+  VectorSink(std::span<const std::byte> in, std::vector<std::byte>& out) : m_in(in), m_out(out) {}
+  void pass(std::size_t n) override
+  {
+    m_out.insert(m_out.end(), m_in.data() + m_at, m_in.data() + m_at + n);
+    m_at += n;
+  }
+  void drop(std::size_t n) override { m_at += n; }
+  void put(std::span<const std::byte> bytes) override
+  {
+    m_out.insert(m_out.end(), bytes.begin(), bytes.end());
+  }
+
+private:
+  std::span<const std::byte> m_in;
+  std::vector<std::byte>& m_out;
+  std::size_t m_at = 0;
+};
 
 // Whether some pattern begins with the `n` bytes at `p` (n < shortest, so none equals them).
 bool could_begin(const TableView& t, const std::byte* p, std::size_t n) noexcept
@@ -132,11 +187,13 @@ Decision verify(const TableView& t, const std::byte* b, std::size_t end, bool fi
   return d;
 }
 
-// Masks b[begin, end) into `out` up to the first position that is undecided (a partial
-// occurrence, or the start of a tail that could begin a pattern) and returns that position
-// (`end` when everything was decided). With `final`, the stream ends at `end`: all is decided.
+// Masks b[begin, end) up to the first position that is undecided (a partial occurrence, or the
+// start of a tail that could begin a pattern) and returns that position (`end` when everything
+// was decided), telling `out` in order which ranges are literal and which are masked. With
+// `final`, the stream ends at `end`: all is decided.
+template <class Out>
 std::size_t scan(const TableView& t, const std::byte* b, std::size_t begin, std::size_t end, bool final,
-                 std::vector<std::byte>& out)
+                 const Out& out)
 {
   const std::size_t s = t.step;
   const std::uint8_t* bitmap = t.bitmap;
@@ -164,11 +221,11 @@ std::size_t scan(const TableView& t, const std::byte* b, std::size_t begin, std:
       k += s;
       continue;
     }
-    append(out, b + emit, b + d.position);
+    out.literal(emit, d.position);
     if (d.partial) {
       return d.position;
     }
-    append_mask(out);
+    out.mask(d.position, d.position + d.length);
     emit = d.position + d.length;
     k = emit + s - 1;
   }
@@ -177,12 +234,12 @@ std::size_t scan(const TableView& t, const std::byte* b, std::size_t begin, std:
   if (!final) {
     for (std::size_t j = k - s + 1; j < end; ++j) {
       if (could_begin(t, b + j, end - j)) {
-        append(out, b + emit, b + j);
+        out.literal(emit, j);
         return j;
       }
     }
   }
-  append(out, b + emit, b + end);
+  out.literal(emit, end);
   return end;
 }
 
@@ -233,6 +290,12 @@ void Masker::keep(std::size_t from, std::size_t end) noexcept
 
 void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
 {
+  VectorSink sink(in, out);
+  feed(in, sink);
+}
+
+void Masker::feed(std::span<const std::byte> in, Sink& sink)
+{
   if (!m_table) {
     // Passing bytes through here would show them unmasked: refuse loudly instead.
     throw std::logic_error("smem mask: feed on a moved-from Masker");
@@ -241,7 +304,7 @@ void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
     return;
   }
   if (!m_buffer) {
-    append(out, in.data(), in.data() + in.size());
+    sink.pass(in.size());
     return;
   }
   m_table->with_view([&](const TableView& t) {
@@ -252,8 +315,13 @@ void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
       const std::size_t head = std::min(in.size(), t.longest);
       std::memcpy(m_buffer.get() + m_held, in.data(), head);
       const std::size_t end = m_held + head;
-      const std::size_t stop = scan(t, m_buffer.get(), 0, end, false, out);
+      const std::size_t stop =
+          scan(t, m_buffer.get(), 0, end, false, BufferOut{sink, m_buffer.get(), m_held});
       if (head == in.size()) {
+        // The undecided rest of `in` stays in the buffer.
+        if (end > std::max(stop, m_held)) {
+          sink.drop(end - std::max(stop, m_held));
+        }
         keep(stop, end);
         return;
       }
@@ -262,7 +330,10 @@ void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
       wipe(m_buffer.get(), end);
       m_held = 0;
     }
-    const std::size_t stop = scan(t, in.data(), from, in.size(), false, out);
+    const std::size_t stop = scan(t, in.data(), from, in.size(), false, InputOut{sink});
+    if (stop < in.size()) {
+      sink.drop(in.size() - stop);
+    }
     m_held = in.size() - stop;
     std::memcpy(m_buffer.get(), in.data() + stop, m_held);
   });
@@ -270,10 +341,18 @@ void Masker::feed(std::span<const std::byte> in, std::vector<std::byte>& out)
 
 void Masker::flush(std::vector<std::byte>& out)
 {
+  VectorSink sink({}, out);
+  flush(sink);
+}
+
+void Masker::flush(Sink& sink)
+{
   if (m_held == 0) {
     return;
   }
-  m_table->with_view([&](const TableView& t) { scan(t, m_buffer.get(), 0, m_held, true, out); });
+  m_table->with_view([&](const TableView& t) {
+    scan(t, m_buffer.get(), 0, m_held, true, BufferOut{sink, m_buffer.get(), m_held});
+  });
   wipe(m_buffer.get(), m_held);
   m_held = 0;
 }

@@ -6,6 +6,7 @@
 // equals that of the whole stream in one feed (a flush() ends a stream: nothing spans it).
 #pragma once
 
+#include "mask/sink.hpp"
 #include "mask/table.hpp"
 
 #include <cstddef>
@@ -34,13 +35,19 @@ public:
   Masker(Masker&& other) noexcept;
   Masker& operator=(Masker&& other) noexcept;
 
-  // Appends to `out` the masked output of everything fed so far that is decided: it holds back
-  // only a tail that could still begin a match (then it is a proper prefix of a pattern, so at
-  // most longest() - 1 bytes) and releases it as soon as it cannot. The table is read inside one
-  // access for the whole call. Throws Error(Errc::closed) once the table is closed.
+  // Gives `sink` the masked output of everything fed so far that is decided: it holds back only
+  // a tail that could still begin a match (then it is a proper prefix of a pattern, so at most
+  // longest() - 1 bytes) and releases it as soon as it cannot. The table is read inside one
+  // access for the whole call. Throws Error(Errc::closed) once the table is closed; an exception
+  // from the sink propagates (the stream is then in an unspecified state).
+  void feed(std::span<const std::byte> in, Sink& sink);
+  // The same, appending the output to `out`.
   void feed(std::span<const std::byte> in, std::vector<std::byte>& out);
 
-  // Appends everything held back, masked as the end of the stream; the next feed starts afresh.
+  // Gives `sink` everything held back, masked as the end of the stream (put() calls only); the
+  // next feed starts afresh.
+  void flush(Sink& sink);
+  // The same, appending the output to `out`.
   void flush(std::vector<std::byte>& out);
 
   // How many bytes are held back now.

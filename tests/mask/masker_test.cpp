@@ -34,6 +34,36 @@ void check_every_chunking(const std::shared_ptr<MaskTable>& table, const std::st
   }
 }
 
+// Builds the output the way the supervisor writes it: passed bytes taken from the input itself.
+class RecordingSink final : public Sink {
+public:
+  explicit RecordingSink(std::string& out) : m_out(out) {}
+  void start(std::span<const std::byte> in)
+  {
+    m_in = in;
+    m_at = 0;
+  }
+  void pass(std::size_t n) override
+  {
+    REQUIRE(m_at + n <= m_in.size());
+    m_out += text_of(m_in.subspan(m_at, n));
+    m_at += n;
+  }
+  void drop(std::size_t n) override
+  {
+    REQUIRE(m_at + n <= m_in.size());
+    m_at += n;
+  }
+  void put(std::span<const std::byte> bytes) override { m_out += text_of(bytes); }
+  // How much of the input the masker has accounted for.
+  [[nodiscard]] std::size_t consumed() const noexcept { return m_at; }
+
+private:
+  std::string& m_out;
+  std::span<const std::byte> m_in;
+  std::size_t m_at = 0;
+};
+
 } // namespace
 
 TEST_SUITE("mask/masker")
@@ -303,6 +333,39 @@ TEST_SUITE("mask/masker")
       masker.feed(bytes_of(piece), out);
       const std::string held = fed.substr(fed.size() - masker.held());
       CHECK((held.empty() || reference::begins_a_pattern(patterns, bytes_of(held))));
+    }
+  }
+
+  TEST_CASE("a sink is told which input bytes pass, and they make the same output")
+  {
+    std::mt19937 rng(7);
+    const Secrets s{"hunter22", "zebra-crossing", "abab"};
+    const auto patterns = s.patterns();
+    for (int trial = 0; trial < 200; ++trial) {
+      std::string text;
+      while (text.size() < 600) {
+        if (rng() % 4 == 0) {
+          const std::string p = text_of(patterns[rng() % patterns.size()]);
+          text += p.substr(0, 1 + rng() % p.size());
+        } else {
+          text += "ab-hunter zebra"[rng() % 15];
+        }
+      }
+      Masker masker(s.table());
+      std::string out;
+      RecordingSink sink(out);
+      const std::vector<std::byte> in = bytes_of(text);
+      for (std::size_t at = 0; at < in.size();) {
+        const std::size_t n = std::min<std::size_t>(rng() % 3 == 0 ? rng() % 4 : rng() % 300, in.size() - at);
+        const auto piece = std::span(in).subspan(at, n);
+        sink.start(piece);
+        masker.feed(piece, sink);
+        CHECK(sink.consumed() == n); // every input byte passed or dropped, none twice
+        at += n;
+      }
+      masker.flush(sink);
+      CAPTURE(trial);
+      check_masked(out, reference_mask(s, text));
     }
   }
 }
