@@ -2,19 +2,24 @@
 // StreamFilter before writing it to smem's own stdout or stderr.
 #pragma once
 
+#include "mask/sink.hpp"
+
 #include <cstddef>
 #include <span>
-#include <vector>
 
 namespace smem::run {
+
+// Receives a filter's output: the input bytes that pass unchanged by count (the supervisor writes
+// them from its read buffer, or splices them from the child's pipe), the others as bytes.
+using OutputSink = mask::Sink;
 
 class StreamFilter {
 public:
   virtual ~StreamFilter() = default;
-  // Bytes the child wrote; appends what may be shown now to `out` (may hold some back).
-  virtual void feed(std::span<const std::byte> in, std::vector<std::byte>& out) = 0;
-  // End of stream or a quiet period: appends everything held back.
-  virtual void flush(std::vector<std::byte>& out) = 0;
+  // Bytes the child wrote; tells `out` what may be shown now (may hold some back).
+  virtual void feed(std::span<const std::byte> in, OutputSink& out) = 0;
+  // End of stream or a quiet period: puts everything held back.
+  virtual void flush(OutputSink& out) = 0;
   // How many bytes feed() is holding back (the supervisor flushes them after a quiet period).
   [[nodiscard]] virtual std::size_t held() const noexcept = 0;
 };

@@ -40,8 +40,8 @@ constexpr std::size_t k_encode_limit = 64 * 1024;
 class MaskFilter final : public StreamFilter {
 public:
   explicit MaskFilter(std::shared_ptr<const mask::MaskTable> table) : m_masker(std::move(table)) {}
-  void feed(std::span<const std::byte> in, std::vector<std::byte>& out) override { m_masker.feed(in, out); }
-  void flush(std::vector<std::byte>& out) override { m_masker.flush(out); }
+  void feed(std::span<const std::byte> in, OutputSink& out) override { m_masker.feed(in, out); }
+  void flush(OutputSink& out) override { m_masker.flush(out); }
   [[nodiscard]] std::size_t held() const noexcept override { return m_masker.held(); }
 
 private:
