@@ -76,10 +76,13 @@ struct TableView {
   std::size_t longest;
 };
 
+// The multiplier of the q-gram hash (Fibonacci hashing; masker.cpp's vector path uses it too).
+inline constexpr std::uint64_t k_hash_multiplier = 0x9E3779B97F4A7C15ULL;
+
 // The hash of a q-gram key; the filter and the buckets use its top bits.
 inline constexpr std::uint64_t hash_key(std::uint32_t key) noexcept
 {
-  return std::uint64_t{key} * 0x9E3779B97F4A7C15ULL;
+  return std::uint64_t{key} * k_hash_multiplier;
 }
 
 } // namespace detail

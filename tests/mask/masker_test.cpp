@@ -368,4 +368,31 @@ TEST_SUITE("mask/masker")
       check_masked(out, reference_mask(s, text));
     }
   }
+
+  TEST_CASE("a long feed finds a secret at every offset, whatever the sampling step")
+  {
+    // Long feeds take the scanner's widest loop (16 samples at a time where the CPU has one) and
+    // then its tail; shortest patterns of 4 to 12 bytes give sampling steps 1 to 9.
+    std::mt19937 rng(5);
+    for (std::size_t length = 4; length <= 12; ++length) {
+      std::string secret(length, 'a');
+      for (char& c : secret) {
+        c = "QWERTYUIOPqwertyuiop0123456789"[rng() % 30];
+      }
+      const Secrets s{secret};
+      std::string filler(700, ' ');
+      for (char& c : filler) {
+        c = "ASDFGHJKLasdfghjkl.:- "[rng() % 22];
+      }
+      for (std::size_t at = 0; at + length <= filler.size(); at += 1 + at / 200) {
+        std::string text = filler;
+        text.replace(at, length, secret);
+        CAPTURE(length);
+        CAPTURE(at);
+        const std::string expected = reference_mask(s, text);
+        check_masked(mask_whole(s.table(), text), expected);
+        check_masked(mask_chunked(s.table(), text, {at / 2, 300}), expected);
+      }
+    }
+  }
 }
