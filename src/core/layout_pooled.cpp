@@ -16,7 +16,8 @@
 //
 // Arenas belong to shards (a thread always uses the same shard), so threads creating and closing
 // secrets do not serialize on one lock; a slot goes back to its own arena's shard. A shard's arenas
-// for one class grow from 4 to 64 pages as the class fills up, and an empty arena is returned to
+// for one class grow from 4 to 64 pages as the class fills up (one page each under Guard::mprotect,
+// see grow()), and an empty arena is returned to
 // the backend unless it is the class's last one with free slots. When the memlock limit refuses a
 // new arena, smaller ones are tried down to one page before Errc::memlock_limit is thrown.
 #include "core/layout.hpp"
@@ -159,9 +160,13 @@ Arena* map_arena(const Strategies& s, Shard& shard, std::size_t cls, std::size_t
 }
 
 // A new arena for `cls`, growing with the class; smaller ones when the memlock limit refuses.
+// Under Guard::mprotect every arena is one page: protecting a page inside a larger mapping splits
+// it into three and merges it back, which doubles the cost of every access, while a whole mapping
+// changes in place. The mapping count still grows per arena (85 secrets of 32 bytes per page).
 Arena* grow(const Strategies& s, Shard& shard, std::size_t cls)
 {
-  std::size_t pages = std::clamp(shard.pages[cls], k_min_arena_pages, k_max_arena_pages);
+  std::size_t pages =
+      toggles(*s.guard) ? 1 : std::clamp(shard.pages[cls], k_min_arena_pages, k_max_arena_pages);
   for (;;) {
     try {
       Arena* arena = map_arena(s, shard, cls, pages);
