@@ -124,6 +124,8 @@ Shard& my_shard(Pool& pool) noexcept
         "next to secret memory); aborting before anything else reads corrupted memory\n");
 }
 
+void prepare_arena(const Strategies& s, Arena& arena, std::size_t pages);
+
 // Maps an arena of `pages` data pages, canaries written and protected as the guard keeps it.
 Arena* map_arena(const Strategies& s, Shard& shard, std::size_t cls, std::size_t pages)
 {
@@ -134,29 +136,45 @@ Arena* map_arena(const Strategies& s, Shard& shard, std::size_t cls, std::size_t
   arena->slots_per_page = page_size() / arena->slot_size;
   arena->slot_count = arena->slots_per_page * pages;
   arena->mapping = s.backend->map(pages, s.lock_failure);
-  ScopeUnmap undo(arena->mapping);
-  arena->share.first_page = arena->mapping.data;
-  arena->share.pages = std::make_unique<PageShare::Use[]>(pages);
-  arena->free.resize(arena->slot_count);
-  for (std::size_t i = 0; i < arena->slot_count; ++i) {
-    arena->free[i] = static_cast<std::uint16_t>(arena->slot_count - 1 - i); // lowest index on top
-    std::memcpy(arena->slot(i), canary(), k_canary_size);
-  }
-  const GuardImpl& guard = *s.guard;
-  guard.tag(arena->mapping.data, arena->mapping.data_length);
-  // Guard::none leaves arenas writable (see options.hpp); mprotect hides them.
-  const Access at_rest = guard.at_rest() == Access::none ? Access::none : Access::write;
-  if (!guard.protect(arena->mapping.data, arena->mapping.data_length, at_rest)) {
-    throw_errno(Errc::out_of_memory, "cannot protect secret memory");
-  }
-  for (std::size_t i = 0; i < pages; ++i) {
-    arena->share.pages[i].current = at_rest;
+  try {
+    prepare_arena(s, *arena, pages);
+  } catch (...) {
+    // Back to the backend as it came: writable and zero (its pages are handed out again).
+    if (s.guard->per_thread() ||
+        s.guard->protect(arena->mapping.data, arena->mapping.data_length, Access::write)) {
+      const std::uint32_t ticket = s.guard->grant(Access::write);
+      sodium_memzero(arena->mapping.data, arena->mapping.data_length);
+      s.guard->restore(ticket);
+      (void)s.backend->unmap(arena->mapping);
+    }
+    throw;
   }
   arena->registered = registry_add(arena->mapping.data, arena->mapping.data_length);
-  undo.release();
   g_arenas.fetch_add(1, std::memory_order_relaxed);
   g_locked_bytes.fetch_add(arena->mapping.data_length, std::memory_order_relaxed);
   return arena.release();
+}
+
+// Writes the canaries of a fresh arena's slots and protects it as the guard keeps it at rest.
+void prepare_arena(const Strategies& s, Arena& arena, std::size_t pages)
+{
+  arena.share.first_page = arena.mapping.data;
+  arena.share.pages = std::make_unique<PageShare::Use[]>(pages);
+  arena.free.resize(arena.slot_count);
+  for (std::size_t i = 0; i < arena.slot_count; ++i) {
+    arena.free[i] = static_cast<std::uint16_t>(arena.slot_count - 1 - i); // lowest index on top
+    std::memcpy(arena.slot(i), canary(), k_canary_size);
+  }
+  const GuardImpl& guard = *s.guard;
+  guard.tag(arena.mapping.data, arena.mapping.data_length);
+  // Guard::none leaves arenas writable (see options.hpp); mprotect hides them.
+  const Access at_rest = guard.at_rest() == Access::none ? Access::none : Access::write;
+  if (!guard.protect(arena.mapping.data, arena.mapping.data_length, at_rest)) {
+    throw_errno(Errc::out_of_memory, "cannot protect secret memory");
+  }
+  for (std::size_t i = 0; i < pages; ++i) {
+    arena.share.pages[i].current = at_rest;
+  }
 }
 
 // A new arena for `cls`, growing with the class; smaller ones when the memlock limit refuses.

@@ -170,6 +170,29 @@ TEST_SUITE("core/layout_pooled")
     CHECK(protection_of(page) == "---");
   }
 
+  TEST_CASE("when a new arena cannot be protected, creation throws and the arena goes back to the backend")
+  {
+    // A pool no other test uses (LockFailure::warn) and a class of its own: a fresh arena.
+    const SecretFactory factory(Options{.backend = Backend::secretmem,
+                                        .guard = Guard::mprotect,
+                                        .layout = Layout::pooled,
+                                        .lock_failure = LockFailure::warn});
+    const std::size_t arenas_before = detail::pool_stats().arenas;
+    const std::size_t locked_before = detail::accounted_locked();
+    {
+      SysSpy spy;
+      spy.fail({.call = Call::mprotect, .error = ENOMEM, .times = 1, .prot = PROT_NONE});
+      CHECK(error_code_of([&] { (void)factory.create_random(700); }) == Errc::out_of_memory);
+      CHECK(spy.failures(Call::mprotect) == 1);
+      CHECK(spy.net_mapped_bytes() == 0);
+    }
+    CHECK(detail::pool_stats().arenas == arenas_before);
+    CHECK(detail::accounted_locked() == locked_before); // given back through the backend
+    const std::vector<std::byte> content = pattern(700);
+    const Secret secret = make_secret(factory, content); // the pages came back zero: no false alarm
+    CHECK(holds(secret, content));
+  }
+
   TEST_CASE("a pooled secret is never writable, even inside an access")
   {
     for (const Guard g : {Guard::mprotect, Guard::none}) {

@@ -8,6 +8,7 @@
 #include "core/backend.hpp"
 #include "core/guard.hpp"
 #include "core/layout.hpp"
+#include "core/memlock.hpp"
 #include "core/page.hpp"
 #include "core/pkey.hpp"
 #include "core/release.hpp"
