@@ -235,7 +235,7 @@ public:
       }
       // Keystrokes: read smem's input while nothing is pending, else wait until the pty takes it.
       const bool typing = m_spec.pty && m_spec.pty->input >= 0 && m_spec.pty->master >= 0 && !m_exited;
-      if (typing && m_typed.empty()) {
+      if (typing && m_typed_length == 0) {
         fds.push_back({m_spec.pty->input, POLLIN, 0});
       } else {
         fds.push_back({typing ? m_spec.pty->master : -1, POLLOUT, 0});
@@ -384,9 +384,10 @@ private:
   // block smem, which also has its output to relay.
   void type()
   {
-    if (m_typed.empty()) {
-      std::byte keys[4096];
-      const ssize_t n = ::read(m_spec.pty->input, keys, sizeof keys);
+    // Keystrokes may be a password typed to the command: they sit in one fixed buffer, wiped as
+    // soon as the pty has taken them.
+    if (m_typed_length == 0) {
+      const ssize_t n = ::read(m_spec.pty->input, m_typed.data(), m_typed.size());
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
         return;
       }
@@ -394,14 +395,19 @@ private:
         m_spec.pty->input = -1; // end of smem's input: stop relaying it (it is not ours to close)
         return;
       }
-      m_typed.assign(keys, keys + n);
+      m_typed_at = 0;
+      m_typed_length = static_cast<std::size_t>(n);
     }
-    const ssize_t n = ::write(m_spec.pty->master, m_typed.data(), m_typed.size());
+    const ssize_t n = ::write(m_spec.pty->master, m_typed.data() + m_typed_at, m_typed_length);
     if (n > 0) {
-      m_typed.erase(m_typed.begin(), m_typed.begin() + n);
+      m_typed_at += static_cast<std::size_t>(n);
+      m_typed_length -= static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-      m_typed.clear();
+      m_typed_length = 0;
       m_spec.pty->input = -1;
+    }
+    if (m_typed_length == 0) {
+      wipe(m_typed.data(), m_typed.size());
     }
   }
 
@@ -469,6 +475,9 @@ private:
       r.filter->flush(sink);
     }
     const bool delivered = sink.finish();
+    // The command's output may hold a secret (that is why it is masked): never leave it in this
+    // ordinary, swappable buffer. The bytes were just read, so wiping them is a cache-hot memset.
+    wipe(m_buffer.get(), in.size());
     if (sink.splice_refused()) {
       m_tee[i] = false;
     }
@@ -515,7 +524,9 @@ private:
   std::vector<std::optional<Clock::time_point>> m_flush_at; // per relay
   std::vector<bool> m_tee;                                  // per relay: tee and splice, or read and write
   std::array<int, 2> m_peek{-1, -1};                        // the peek pipe (read, write end)
-  std::vector<std::byte> m_typed;                           // keystrokes the pty has not taken yet
+  std::array<std::byte, 4096> m_typed{};                    // keystrokes read from smem's terminal
+  std::size_t m_typed_at = 0;                               // the first one the pty has not taken yet
+  std::size_t m_typed_length = 0;                           // how many it has not taken
 };
 
 } // namespace

@@ -237,15 +237,11 @@ TEST_SUITE("attack/memory")
     CHECK(r.exited(0));
   }
 
-  // BUG (found by this test, not fixed here: src/run/ belongs to another change): the supervisor
-  // reads the command's output into a 1 MiB heap buffer (Loop::m_buffer in
-  // src/run/supervise.cpp) that is never wiped, so a secret the command prints stays in smem's
-  // ordinary, swappable, root-readable memory until later output happens to overwrite it (here
-  // the second half of the token survives the "ready" line written over its start). The masker's
-  // own held-back bytes are wiped; this buffer is not. Fix: wipe the bytes read after each feed() (and on
-  // destruction), or read into libsmem-protected memory. Remove the skip then.
-  TEST_CASE("a secret the command prints is masked and leaves no copy in smem's readable memory" *
-            doctest::skip(true))
+  // Found a bug: the supervisor read the command's output into a 1 MiB heap buffer
+  // (src/run/supervise.cpp) and never wiped it, so a secret the command printed stayed in smem's
+  // ordinary, swappable, root-readable memory until later output overwrote it. The bytes are now
+  // wiped as soon as they are relayed.
+  TEST_CASE("a secret the command prints is masked and leaves no copy in smem's readable memory")
   {
     if (skip_unless_root_and_unsanitized()) {
       return;
