@@ -14,11 +14,6 @@ using namespace smem::test;
 
 namespace {
 
-constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b)
-{
-  return b == Backend::secretmem ? "secretmem" : "mlock";
-}
 detail::BackendImpl& impl_of(Backend b)
 {
   return b == Backend::secretmem ? detail::secretmem_backend() : detail::mlock_backend();

@@ -11,16 +11,6 @@
 using namespace smem;
 using namespace smem::test;
 
-namespace {
-
-constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b)
-{
-  return b == Backend::secretmem ? "secretmem" : "mlock";
-}
-
-} // namespace
-
 TEST_SUITE("core/guard")
 {
   TEST_CASE("pages are readable only during an access with the mprotect guard and never writable")

@@ -17,12 +17,6 @@ using namespace smem::test;
 
 namespace {
 
-constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b)
-{
-  return b == Backend::secretmem ? "secretmem" : "mlock";
-}
-
 const std::byte* data_of(const Secret& secret)
 {
   return secret.with_bytes([](std::span<const std::byte> s) { return s.data(); });

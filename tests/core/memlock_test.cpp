@@ -15,12 +15,6 @@ using namespace smem::test;
 
 namespace {
 
-constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
-const char* name_of(Backend b)
-{
-  return b == Backend::secretmem ? "secretmem" : "mlock";
-}
-
 // Whether `message` tells the user every documented way to raise the limit.
 bool names_the_fixes(const std::string& message)
 {

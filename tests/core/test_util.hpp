@@ -214,6 +214,13 @@ inline bool holds(const Secret& secret, std::span<const std::byte> expected)
 // ---------------------------------------------------------------------------------------------
 // Strategy variants
 
+// Both backends, and their names for SUBCASE titles.
+inline constexpr Backend k_backends[] = {Backend::secretmem, Backend::mlock};
+inline const char* name_of(Backend b)
+{
+  return b == Backend::secretmem ? "secretmem" : "mlock";
+}
+
 struct Variant {
   Backend backend;
   Guard guard;

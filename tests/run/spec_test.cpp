@@ -382,8 +382,8 @@ TEST_SUITE("run/spec")
     check_rejected([&] { parse_secret("my-pw"); }, "'my-pw'");
   }
 
-  // Caught by fuzz/spec_fuzz and fuzz/cli_fuzz (one-line messages): texts were quoted raw, so a newline or an escape
-  // sequence typed into an argument broke `smem: error: ...` over lines or reached the terminal.
+  // Caught by fuzz/spec_fuzz and fuzz/cli_fuzz (one-line messages): texts were quoted raw, so a newline or an
+  // escape sequence typed into an argument broke `smem: error: ...` over lines or reached the terminal.
   TEST_CASE("error messages stay on one line: control characters in quoted texts are escaped")
   {
     using namespace smem::run;
