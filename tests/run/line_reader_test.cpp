@@ -22,7 +22,9 @@ struct Typing {
   {
     const auto space = reader.space();
     const std::size_t n = std::min(bytes.size(), space.size());
-    std::memcpy(space.data(), bytes.data(), n);
+    if (n > 0) { // an empty piece may come with a null data()
+      std::memcpy(space.data(), bytes.data(), n);
+    }
     return reader.commit(n);
   }
   State end_of_input() { return reader.commit(0); }
