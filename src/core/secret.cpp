@@ -161,6 +161,9 @@ void SecretCore::close()
     // A refused munmap leaves wiped pages mapped; a refused mprotect leaves them unwiped but
     // unmapped. Neither is something the caller could act on, so close() still just closes.
     std::lock_guard lock(m_toggle);
+    // Read again under the lock: a last reader's leave_slow may have been closing the guard, and
+    // puts OPEN back if the kernel refused.
+    s = m_state.load(std::memory_order_acquire);
     if (m_toggles && (s & k_open) != 0) {
       // The last reader left while we were closing: its opening is still counted (or a refused
       // close left the pages open). Drop it; the release below sets the protection again.
