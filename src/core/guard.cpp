@@ -70,16 +70,23 @@ public:
   // Grants are counted per thread rather than saved and restored, because they need not end in
   // the order they began (read_from's staging buffers, a secret created inside another's
   // callback): the key's bits always reflect the strongest access this thread still holds.
+  // Tickets: 0 = nothing granted (restore does nothing), else what was granted.
   [[nodiscard]] std::uint32_t grant(Access access) const noexcept override
   {
+    if (access == Access::none) {
+      return 0;
+    }
     ++(access == Access::write ? t_writes : t_reads);
     apply();
-    return static_cast<std::uint32_t>(access);
+    return access == Access::write ? k_write_ticket : k_read_ticket;
   }
 
   void restore(std::uint32_t ticket) const noexcept override
   {
-    --(static_cast<Access>(ticket) == Access::write ? t_writes : t_reads);
+    if (ticket == 0) {
+      return;
+    }
+    --(ticket == k_write_ticket ? t_writes : t_reads);
     apply();
   }
 
@@ -92,6 +99,8 @@ private:
     pkru_write(pkru_with(pkru_read(), access));
   }
 
+  static constexpr std::uint32_t k_read_ticket = 1;
+  static constexpr std::uint32_t k_write_ticket = 2;
   static thread_local std::uint32_t t_reads;
   static thread_local std::uint32_t t_writes;
 };

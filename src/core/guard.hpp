@@ -40,7 +40,8 @@ public:
   [[nodiscard]] virtual bool protect(std::byte* pages, std::size_t length, Access access) const noexcept = 0;
 
   // Per-thread guards: give the calling thread `access` to every secret of this guard until the
-  // matching restore(ticket). Grants nest and may end in any order. Others: nothing.
+  // matching restore(ticket). Grants nest and may end in any order; ticket 0 means nothing was
+  // granted, and restore(0) does nothing. Others: nothing, ticket 0.
   [[nodiscard]] virtual std::uint32_t grant(Access access) const noexcept = 0;
   virtual void restore(std::uint32_t ticket) const noexcept = 0;
 };

@@ -70,7 +70,7 @@ public:
             "memory); aborting before anything else reads corrupted memory\n");
     }
     sodium_memzero(a.pages, a.pages_length);
-    if (guard.per_thread()) {
+    if (!writable && guard.per_thread()) {
       (void)gate_close(guard, a, Access::write, ticket); // PKRU back; the pages go away below
     }
     registry_remove(a.slot);

@@ -154,6 +154,31 @@ TEST_SUITE("core/pkey")
     }
   }
 
+  TEST_CASE("read_from with Guard::pkey leaves the reading thread no access once the secret is made")
+  {
+    if (skip_without_pkeys()) {
+      return;
+    }
+    // 6000 bytes: read through isolated staging buffers that are never sealed, only released.
+    const ChildResult r = run_in_child([] {
+      const SecretFactory factory(Options{.guard = Guard::pkey});
+      const std::vector<std::byte> content = pattern(6000);
+      Pipe pipe = make_pipe();
+      if (!write_all(pipe.write.get(), content)) {
+        return 1;
+      }
+      pipe.write.reset(); // end of input
+      const Secret secret = factory.read_from(pipe.read.get(), 1 << 20);
+      if (!holds(secret, content)) {
+        return 2;
+      }
+      touch(secret.with_bytes([](std::span<const std::byte> s) { return s.data(); })); // must fault
+      return k_child_no_fault;
+    });
+    INFO(describe(r));
+    CHECK(r.killed_by(SIGSEGV));
+  }
+
   TEST_CASE("Guard::pkey reads, creates and closes with no system call once the arena exists")
   {
     if (skip_without_pkeys()) {
