@@ -78,11 +78,10 @@ inline constexpr std::size_t k_pooled_max_size = 1024;
 // In a forked child: forget the parent's arenas without touching them (fork.cpp).
 void pooled_forget_after_fork() noexcept;
 
-// For tests and smem doctor: arenas currently mapped, and slots in use, over all pools.
+// For tests: arenas currently mapped, and slots in use, over all pools. (Locked bytes: memlock.hpp.)
 struct PoolStats {
   std::size_t arenas = 0;
   std::size_t slots_in_use = 0;
-  std::size_t locked_bytes = 0; // data pages of all arenas
 };
 PoolStats pool_stats() noexcept;
 

@@ -56,7 +56,6 @@ std::size_t class_of(std::size_t size) noexcept
 
 std::atomic<std::size_t> g_arenas{0};
 std::atomic<std::size_t> g_slots_in_use{0};
-std::atomic<std::size_t> g_locked_bytes{0};
 
 struct Shard;
 
@@ -126,6 +125,19 @@ Shard& my_shard(Pool& pool) noexcept
 
 void prepare_arena(const Strategies& s, Arena& arena, std::size_t pages);
 
+// Makes a whole arena writable and wipes it, canaries included (the backend hands its pages out
+// again and must find zeros). Returns false, changing nothing, if it cannot be made writable.
+bool wipe_whole(const GuardImpl& guard, const Arena& arena) noexcept
+{
+  if (!guard.per_thread() && !guard.protect(arena.mapping.data, arena.mapping.data_length, Access::write)) {
+    return false;
+  }
+  const std::uint32_t ticket = guard.grant(Access::write); // per-thread guards only; else 0
+  sodium_memzero(arena.mapping.data, arena.mapping.data_length);
+  guard.restore(ticket);
+  return true;
+}
+
 // Maps an arena of `pages` data pages, canaries written and protected as the guard keeps it.
 Arena* map_arena(const Strategies& s, Shard& shard, std::size_t cls, std::size_t pages)
 {
@@ -139,19 +151,13 @@ Arena* map_arena(const Strategies& s, Shard& shard, std::size_t cls, std::size_t
   try {
     prepare_arena(s, *arena, pages);
   } catch (...) {
-    // Back to the backend as it came: writable and zero (its pages are handed out again).
-    if (s.guard->per_thread() ||
-        s.guard->protect(arena->mapping.data, arena->mapping.data_length, Access::write)) {
-      const std::uint32_t ticket = s.guard->grant(Access::write);
-      sodium_memzero(arena->mapping.data, arena->mapping.data_length);
-      s.guard->restore(ticket);
+    if (wipe_whole(*s.guard, *arena)) {
       (void)s.backend->unmap(arena->mapping);
     }
     throw;
   }
   arena->registered = registry_add(arena->mapping.data, arena->mapping.data_length);
   g_arenas.fetch_add(1, std::memory_order_relaxed);
-  g_locked_bytes.fetch_add(arena->mapping.data_length, std::memory_order_relaxed);
   return arena.release();
 }
 
@@ -199,24 +205,15 @@ Arena* grow(const Strategies& s, Shard& shard, std::size_t cls)
   }
 }
 
-// Wipes an empty arena whole (canaries included: the backend hands its pages out again as zeros)
-// and gives it back. Returns false, changing nothing, if it cannot be made writable.
+// Wipes an empty arena whole and gives it back. Returns false, changing nothing, if it cannot be
+// made writable.
 bool unmap_arena(const Strategies& s, Arena* arena) noexcept
 {
-  const GuardImpl& guard = *s.guard;
-  std::uint32_t ticket = 0;
-  if (guard.per_thread()) {
-    ticket = guard.grant(Access::write);
-  } else if (!guard.protect(arena->mapping.data, arena->mapping.data_length, Access::write)) {
+  if (!wipe_whole(*s.guard, *arena)) {
     return false;
-  }
-  sodium_memzero(arena->mapping.data, arena->mapping.data_length);
-  if (guard.per_thread()) {
-    guard.restore(ticket);
   }
   registry_remove(arena->registered);
   g_arenas.fetch_sub(1, std::memory_order_relaxed);
-  g_locked_bytes.fetch_sub(arena->mapping.data_length, std::memory_order_relaxed);
   (void)s.backend->unmap(arena->mapping); // a refusal leaves wiped pages mapped: nothing to do
   delete arena;
   return true;
@@ -356,7 +353,6 @@ void pooled_forget_after_fork() noexcept
   }
   g_arenas.store(0, std::memory_order_relaxed);
   g_slots_in_use.store(0, std::memory_order_relaxed);
-  g_locked_bytes.store(0, std::memory_order_relaxed);
 }
 
 PoolStats pool_stats() noexcept
@@ -364,7 +360,6 @@ PoolStats pool_stats() noexcept
   return PoolStats{
       .arenas = g_arenas.load(std::memory_order_relaxed),
       .slots_in_use = g_slots_in_use.load(std::memory_order_relaxed),
-      .locked_bytes = g_locked_bytes.load(std::memory_order_relaxed),
   };
 }
 
