@@ -53,28 +53,17 @@ bool probe_memfd_secret()
   return false;
 }
 
-bool probe_pkeys()
-{
-#ifdef SYS_pkey_alloc
-  const long key = ::syscall(SYS_pkey_alloc, 0, 0);
-  if (key >= 0) {
-    ::syscall(SYS_pkey_free, key);
-    return true;
-  }
-#endif
-  return false;
-}
-
 Facts gather(const rlimit& core)
 {
   Facts f;
   f.memfd_secret = probe_memfd_secret();
-  f.pkeys = probe_pkeys();
   rlimit memlock{};
   ::getrlimit(RLIMIT_MEMLOCK, &memlock);
   f.memlock_soft = as_bytes(memlock.rlim_cur);
   f.memlock_hard = as_bytes(memlock.rlim_max);
   f.chosen = SecretFactory().options();
+  // libsmem picks the pkey guard exactly when this machine has a key to give (its own probe).
+  f.pkeys = f.chosen.guard == Guard::pkey;
   // libsmem raises the soft limit to the hard one when it needs to, so the hard limit is what
   // counts. The pooled layout puts a 32-byte secret in a 48-byte slot (canary included), whole
   // slots per locked page, in arenas of up to 64 pages of about three mappings each; the isolated
