@@ -66,13 +66,14 @@ Facts gather(const rlimit& core)
   f.pkeys = f.chosen.guard == Guard::pkey;
   // libsmem raises the soft limit to the hard one when it needs to, so the hard limit is what
   // counts. The pooled layout puts a 32-byte secret in a 48-byte slot (canary included), whole
-  // slots per locked page, in arenas of up to 64 pages of about three mappings each; the isolated
-  // layout locks a page and maps three areas per secret.
+  // slots per locked page, in arenas of about three mappings each (up to 64 pages, one page under
+  // Guard::mprotect); the isolated layout locks a page and maps three areas per secret.
   const long long page = ::sysconf(_SC_PAGESIZE);
   const long long max_maps = read_number("/proc/sys/vm/max_map_count").value_or(65530);
   const bool pooled = f.chosen.layout == Layout::pooled;
   const long long per_page = pooled ? page / 48 : 1;
-  const long long by_maps = pooled ? max_maps / 3 * 64 * per_page : max_maps / 3;
+  const long long arena_pages = f.chosen.guard == Guard::mprotect ? 1 : 64;
+  const long long by_maps = pooled ? max_maps / 3 * arena_pages * per_page : max_maps / 3;
   f.capacity_32b = f.memlock_hard < 0 ? by_maps : std::min(by_maps, f.memlock_hard / page * per_page);
   f.core_dumps = core.rlim_cur != 0;
   if (const auto scope = read_number("/proc/sys/kernel/yama/ptrace_scope")) {
