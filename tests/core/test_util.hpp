@@ -15,6 +15,7 @@
 #include "core/secret_core.hpp"
 #include "core/strategies.hpp"
 #include "core/sys.hpp"
+#include "sanitizers.hpp"
 
 #include <smem/smem.hpp>
 
@@ -121,24 +122,6 @@ template <> struct StringMaker<smem::Layout> {
 } // namespace doctest
 
 namespace smem::test {
-
-#if defined(__has_feature)
-#define SMEM_TEST_HAS_FEATURE(x) __has_feature(x)
-#else
-#define SMEM_TEST_HAS_FEATURE(x) 0
-#endif
-
-#if defined(__SANITIZE_ADDRESS__) || SMEM_TEST_HAS_FEATURE(address_sanitizer)
-inline constexpr bool k_asan = true;
-#else
-inline constexpr bool k_asan = false;
-#endif
-
-#if defined(__SANITIZE_THREAD__) || SMEM_TEST_HAS_FEATURE(thread_sanitizer)
-inline constexpr bool k_tsan = true;
-#else
-inline constexpr bool k_tsan = false;
-#endif
 
 // Whether /proc/self/maps counts only change with the program's own mappings. The sanitizers'
 // runtimes map memory of their own (ThreadSanitizer whenever the program maps memory), so counts

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cli/process.hpp"
+#include "sanitizers.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -18,16 +19,7 @@ namespace smem::fault_test {
 
 // Whether this build (and so the smem binary under test) runs with sanitizer runtimes, which need
 // descriptors and threads of their own and print their own reports when limits refuse them.
-#if defined(__has_feature)
-#define SMEM_FAULT_HAS_FEATURE(x) __has_feature(x)
-#else
-#define SMEM_FAULT_HAS_FEATURE(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || SMEM_FAULT_HAS_FEATURE(address_sanitizer)
-inline constexpr bool k_sanitized = true;
-#else
-inline constexpr bool k_sanitized = false;
-#endif
+inline constexpr bool k_sanitized = test::k_asan || test::k_tsan;
 
 using cli_test::Command;
 using cli_test::Result;
