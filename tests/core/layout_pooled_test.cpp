@@ -39,8 +39,7 @@ constexpr int k_skip_mlock_not_enforced = 77;
 // 32 bytes. Checks each holds its bytes and that mappings and descriptors grew per arena only.
 int live_secrets_as_nobody(Backend backend, rlim_t limit, int count)
 {
-  const rlimit r{limit, limit};
-  if (::setrlimit(RLIMIT_MEMLOCK, &r) != 0 || !become_nobody()) {
+  if (!become_nobody_with_memlock(limit)) {
     return k_setup_failed;
   }
   if (backend == Backend::mlock && !mlock_is_real()) {
@@ -344,8 +343,7 @@ TEST_SUITE("core/layout_pooled")
   TEST_CASE("past the memlock limit a pooled factory throws Errc::memlock_limit and its secrets stay intact")
   {
     const ChildResult r = run_in_child([] {
-      const rlimit limit{64 * 1024, 64 * 1024};
-      if (::setrlimit(RLIMIT_MEMLOCK, &limit) != 0 || !become_nobody()) {
+      if (!become_nobody_with_memlock(64 * 1024)) {
         return k_setup_failed;
       }
       const SecretFactory factory;

@@ -42,7 +42,7 @@ constexpr int k_skip_mlock_not_enforced = 77;
 // In a forked child: 64 KiB of RLIMIT_MEMLOCK, then uid/gid nobody (no CAP_IPC_LOCK).
 int become_limited_nobody()
 {
-  if (!set_memlock_limit(64 * 1024, 64 * 1024) || !become_nobody()) {
+  if (!become_nobody_with_memlock(64 * 1024)) {
     return k_setup_failed;
   }
   return k_ok;

@@ -39,6 +39,7 @@
 #include <string>
 #include <string_view>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -738,6 +739,14 @@ inline bool become_nobody()
   constexpr unsigned k_nobody = 65534;
   return ::setgroups(0, nullptr) == 0 && ::setgid(k_nobody) == 0 && ::setuid(k_nobody) == 0 &&
          ::geteuid() == k_nobody;
+}
+
+// In a forked child: RLIMIT_MEMLOCK soft and hard = `limit` bytes, then nobody (no CAP_IPC_LOCK), so
+// the limit binds. False if either is refused.
+inline bool become_nobody_with_memlock(rlim_t limit)
+{
+  const rlimit r{limit, limit};
+  return ::setrlimit(RLIMIT_MEMLOCK, &r) == 0 && become_nobody();
 }
 
 // ---------------------------------------------------------------------------------------------
